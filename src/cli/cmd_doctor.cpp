@@ -1,0 +1,22 @@
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "core/runtime.hpp"
+
+namespace medforget::cli {
+
+void register_doctor(CLI::App& app) {
+  auto* cmd = app.add_subcommand("doctor", "Print the libtorch version, the BLAS in use, threads and sgemm GFLOP/s");
+  static double seconds = 1.0;
+  cmd->add_option("--seconds", seconds, "How long to measure sgemm")->check(CLI::Range(0.05, 60.0));
+  cmd->callback([] {
+    warn_if_reference_blas();
+    RuntimeInfo r = probe_runtime(true, seconds);
+    std::printf("libtorch      %s\n", r.torch_version.c_str());
+    std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());
+    std::printf("threads       %d\n", r.threads);
+    std::printf("sgemm %dx%d  %.1f GFLOP/s\n", r.sgemm_n, r.sgemm_n, r.sgemm_gflops);
+  });
+}
+
+}  // namespace medforget::cli

@@ -1,0 +1,10 @@
+#pragma once
+// One register function per subcommand file.
+#include <CLI/CLI.hpp>
+
+namespace medforget::cli {
+
+void register_doctor(CLI::App& app);
+void register_data(CLI::App& app);
+
+}  // namespace medforget::cli

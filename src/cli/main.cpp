@@ -1,0 +1,28 @@
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/manifest.hpp"
+#include "core/runtime.hpp"
+
+int main(int argc, char** argv) {
+  medforget::set_command_line(argc, argv);
+  medforget::configure_threads();
+  CLI::App app{"medforget: hierarchy-aware multimodal unlearning for medical AI"};
+  app.require_subcommand(1);
+  medforget::cli::register_doctor(app);
+  medforget::cli::register_data(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const medforget::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

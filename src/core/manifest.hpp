@@ -1,0 +1,26 @@
+#pragma once
+// Every stage directory holds manifest.json: format version, the command line,
+// parameters, input digests and the digest of its own content. It is written
+// last, so a directory without a valid manifest is an unfinished stage.
+#include <filesystem>
+#include <string>
+
+#include "core/json.hpp"
+
+namespace medforget {
+
+constexpr int kManifestVersion = 1;
+constexpr const char* kMedforgetVersion = "0.1.0";
+
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
+// Computes the content digest over every file in dir except manifest.json.
+Json write_manifest(const std::filesystem::path& dir, const std::string& stage, const Json& params,
+                    const Json& inputs, const Json& extra = Json::object());
+// Reads and checks the manifest's format and stage; Error otherwise.
+Json read_manifest(const std::filesystem::path& dir, const std::string& expected_stage);
+// Recomputes the content digest; Error naming the directory on mismatch.
+void verify_manifest_digest(const std::filesystem::path& dir, const Json& manifest);
+
+}  // namespace medforget

@@ -1,0 +1,26 @@
+#pragma once
+// What the numerical runtime looks like: libtorch version, which BLAS got
+// loaded, thread count and a measured sgemm rate. No torch headers here.
+#include <string>
+
+namespace medforget {
+
+struct RuntimeInfo {
+  std::string torch_version;
+  std::string blas_library;  // resolved path of the loaded BLAS shared object
+  std::string blas_kind;     // "openblas", "mkl", "reference", "unknown"
+  int threads = 0;
+  double sgemm_gflops = 0.0;  // 0 unless measured
+  int sgemm_n = 1024;
+};
+
+// Reads /proc/self/maps; cheap enough to call at every command start.
+std::string loaded_blas_library();
+std::string blas_kind_of(const std::string& path);
+// Prints a warning when the reference BLAS is loaded (about 20x slower).
+void warn_if_reference_blas();
+// Intra-op threads: MEDFORGET_THREADS, else OMP_NUM_THREADS, else every core.
+void configure_threads();
+RuntimeInfo probe_runtime(bool measure_sgemm, double seconds = 1.0);
+
+}  // namespace medforget

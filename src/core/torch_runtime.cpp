@@ -1,0 +1,45 @@
+// probe_runtime needs libtorch, so it lives in the torch library.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "core/runtime.hpp"
+
+namespace medforget {
+
+void configure_threads() {
+  int n = 0;
+  if (const char* t = std::getenv("MEDFORGET_THREADS")) n = std::atoi(t);
+  if (n <= 0 && std::getenv("OMP_NUM_THREADS")) return;  // libtorch already honours it
+  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n > 0) at::set_num_threads(n);
+}
+
+RuntimeInfo probe_runtime(bool measure_sgemm, double seconds) {
+  RuntimeInfo r;
+  r.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                    std::to_string(TORCH_VERSION_PATCH);
+  r.blas_library = loaded_blas_library();
+  r.blas_kind = blas_kind_of(r.blas_library);
+  r.threads = at::get_num_threads();
+  if (measure_sgemm) {
+    torch::NoGradGuard ng;
+    const int64_t n = r.sgemm_n;
+    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    auto c = torch::mm(a, b);  // warm-up
+    int iters = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    double el = 0;
+    while (el < seconds) {
+      c = torch::mm(a, b);
+      ++iters;
+      el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    r.sgemm_gflops = 2.0 * n * n * n * iters / el / 1e9;
+  }
+  return r;
+}
+
+}  // namespace medforget

@@ -1,0 +1,33 @@
+#pragma once
+// The MedForget benchmark builder and checker. On-disk layout of DIR:
+//   manifest.json             stage "benchmark": params, inputs, counts, content digest
+//   hierarchy.json            fine-tuning hierarchy (institution ⊃ patient ⊃ study ⊃ section)
+//   general_hierarchy.json    held-out institutions/patients/studies of the general set
+//   images/<study>.png        radiographs; images/rephrase/<study>.png augmented views
+//   finetune.jsonl            every fine-tuning item (3,840 at the paper preset)
+//   general.jsonl             held-out diagnostic items on unseen images
+//   levels/<level>/forget_nodes.json, forget.jsonl, retain.jsonl,
+//                  forget_rephrase.jsonl, attack.jsonl
+#include <filesystem>
+#include <string>
+
+#include "core/json.hpp"
+#include "data/corpus.hpp"
+#include "data/preset.hpp"
+
+namespace medforget {
+
+// Builds into a staging directory and renames it to `out` only when complete.
+// Returns the manifest.
+Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_dir, const DataPreset& preset,
+                     uint64_t seed, const std::filesystem::path& out, const Json& inputs);
+
+struct CheckReport {
+  Json counts;            // the numbers printed by `data check`
+  std::string table;      // human-readable counts table
+};
+// Validates everything (manifest digest, hierarchy, items, images, splits,
+// rephrase and attack sets); throws Error naming the first problem found.
+CheckReport check_benchmark(const std::filesystem::path& dir);
+
+}  // namespace medforget

@@ -1,0 +1,147 @@
+#include "data/csv.hpp"
+
+#include <cctype>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+
+namespace medforget {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+int CsvTable::column(const std::string& name) const {
+  for (size_t i = 0; i < header.size(); ++i)
+    if (iequals(header[i], name)) return static_cast<int>(i);
+  return -1;
+}
+
+void CsvTable::require_columns(const std::vector<std::string>& names) const {
+  std::string missing;
+  for (const auto& n : names)
+    if (!has_column(n)) missing += (missing.empty() ? "'" : ", '") + n + "'";
+  if (missing.empty()) return;
+  std::string found;
+  for (const auto& h : header) found += (found.empty() ? "" : ",") + h;
+  fail(where(file, 1) + ": missing required column(s) " + missing + " (header is: " + found + ")");
+}
+
+const std::string& CsvTable::at(const CsvRow& row, const std::string& name) const {
+  int c = column(name);
+  if (c < 0) fail(where(file, row.line, name) + ": no such column");
+  if (static_cast<size_t>(c) >= row.fields.size())
+    fail(where(file, row.line, name) + ": record has only " + std::to_string(row.fields.size()) +
+         " fields");
+  return row.fields[static_cast<size_t>(c)];
+}
+
+CsvTable parse_csv(const std::string& text, const std::string& source) {
+  CsvTable t;
+  t.file = source;
+  size_t i = 0, n = text.size();
+  if (n >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
+      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF)
+    i = 3;
+  long line = 1;
+  bool have_header = false;
+
+  // Consumes a line break at text[i] ("\n", "\r\n" or "\r"); returns false if none.
+  auto eat_newline = [&]() -> bool {
+    if (i >= n) return false;
+    if (text[i] == '\r') {
+      ++i;
+      if (i < n && text[i] == '\n') ++i;
+      ++line;
+      return true;
+    }
+    if (text[i] == '\n') {
+      ++i;
+      ++line;
+      return true;
+    }
+    return false;
+  };
+
+  while (i < n) {
+    if (eat_newline()) continue;  // empty line between records
+    CsvRow row;
+    row.line = line;
+    bool end_of_record = false;
+    while (!end_of_record) {
+      std::string field;
+      if (i < n && text[i] == '"') {
+        long open_line = line;
+        ++i;
+        bool closed = false;
+        while (i < n) {
+          char c = text[i];
+          if (c == '"') {
+            if (i + 1 < n && text[i + 1] == '"') {
+              field += '"';
+              i += 2;
+            } else {
+              ++i;
+              closed = true;
+              break;
+            }
+          } else if (c == '\r' || c == '\n') {
+            // Keep line breaks inside quotes as "\n", counting physical lines.
+            eat_newline();
+            field += '\n';
+          } else {
+            field += c;
+            ++i;
+          }
+        }
+        if (!closed)
+          fail(where(source, open_line) +
+               ": unterminated quoted field (the opening quote on line " +
+               std::to_string(open_line) + " is never closed)");
+        if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+          fail(where(source, line) + ": unexpected character '" + std::string(1, text[i]) +
+               "' after a closing quote (expected ',' or end of line)");
+      } else {
+        while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') field += text[i++];
+      }
+      row.fields.push_back(std::move(field));
+      if (i < n && text[i] == ',') {
+        ++i;
+      } else {
+        eat_newline();
+        end_of_record = true;
+      }
+    }
+    if (!have_header) {
+      for (auto& h : row.fields) t.header.push_back(trim(h));
+      have_header = true;
+      continue;
+    }
+    if (row.fields.size() != t.header.size())
+      fail(where(source, row.line) + ": expected " + std::to_string(t.header.size()) +
+           " fields (as in the header), found " + std::to_string(row.fields.size()));
+    t.rows.push_back(std::move(row));
+  }
+  if (!have_header) fail(where(source) + ": empty CSV file (expected a header row)");
+  return t;
+}
+
+CsvTable read_csv(const std::filesystem::path& p) { return parse_csv(read_text(p), p.string()); }
+
+}  // namespace medforget

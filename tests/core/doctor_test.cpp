@@ -1,0 +1,42 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/runtime.hpp"
+#include "test_util.hpp"
+
+using namespace medforget;
+
+TEST(Doctor, ReportsTorchBlasThreadsAndSgemm) {
+  auto r = test::run_cli("doctor --seconds 0.2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("libtorch      "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("blas          "), std::string::npos);
+  EXPECT_NE(r.output.find("threads       "), std::string::npos);
+  EXPECT_NE(r.output.find("GFLOP/s"), std::string::npos);
+}
+
+TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
+  const char* ref_dir = "/usr/lib/x86_64-linux-gnu/blas";
+  if (!std::filesystem::exists(std::string(ref_dir) + "/libblas.so.3")) GTEST_SKIP() << "reference BLAS not installed";
+  auto r = test::run_cli("doctor --seconds 0.1");
+  bool openblas_default = r.output.find("blas          openblas") != std::string::npos;
+  // Force the reference BLAS ahead of the alternatives link.
+  std::string cmd = "env LD_LIBRARY_PATH=" + std::string(ref_dir) + " " + MEDFORGET_BIN + " doctor --seconds 0.1 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  EXPECT_NE(out.find("WARNING: the reference BLAS"), std::string::npos) << out;
+  EXPECT_NE(out.find("blas          reference"), std::string::npos) << out;
+  if (openblas_default) EXPECT_EQ(r.output.find("WARNING"), std::string::npos) << r.output;
+}
+
+TEST(Doctor, BlasKindFromPath) {
+  EXPECT_EQ(blas_kind_of("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"), "openblas");
+  EXPECT_EQ(blas_kind_of("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"), "reference");
+  EXPECT_EQ(blas_kind_of("/opt/intel/libmkl_rt.so"), "mkl");
+  EXPECT_EQ(blas_kind_of(""), "unknown");
+}
