@@ -313,7 +313,7 @@ void draw_anatomy(const Geometry& g, const PatientAnatomy& a, Layers& L) {
       cv::circle(L.bone, px(clav.front(), n), thick_px(0.016, n), cv::Scalar(0.8), cv::FILLED);
       for (size_t i = 0; i < g.ribs[side].size(); ++i) {
         const Poly& rib = g.ribs[side][i];
-        draw_rib(L.bone, rib, a.rib_thickness, 0.5, n, g.breaks, side, static_cast<int>(i));
+        draw_rib(L.bone, rib, a.rib_thickness, 0.4, n, g.breaks, side, static_cast<int>(i));
         // The anterior rib: fainter, from the lateral end sloping down-medially.
         const cv::Point2d e = rib.back();
         Poly ant;

@@ -143,7 +143,7 @@ std::vector<std::string> split_sentences(const std::string& text) {
   };
   for (size_t i = 0; i < text.size(); ++i) {
     cur += text[i];
-    bool end = text[i] == '.' || text[i] == '\n' || text[i] == ';';
+    bool end = text[i] == '.' || text[i] == '\n';
     // "4.5 cm": a period between digits does not end a sentence.
     if (text[i] == '.' && i + 1 < text.size() && i > 0 && std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
         std::isdigit(static_cast<unsigned char>(text[i + 1])))
