@@ -84,7 +84,6 @@ void register_data(CLI::App& app) {
   synth->add_option("--out", a.out, "Output corpus directory")->required();
   synth->add_option("--image-size", a.image_size, "Radiograph size in pixels (default: the preset's, 64)");
   synth->callback([&a] {
-    warn_if_reference_blas();
     write_synthetic_corpus(data_preset(a.preset), a.seed, a.out, a.image_size);
     std::printf("corpus written to %s\n", a.out.c_str());
   });
@@ -96,7 +95,6 @@ void register_data(CLI::App& app) {
   build->add_option("--corpus", a.corpus, "Build from this corpus directory instead of synthesising one");
   build->add_option("--image-size", a.image_size, "Radiograph size when synthesising (default 64)");
   build->callback([&a] {
-    warn_if_reference_blas();
     if (a.preset.empty() && a.corpus.empty()) fail("data build: give --preset, --corpus, or both");
     const DataPreset& preset = data_preset(a.preset.empty() ? "paper" : a.preset);
     Json m;

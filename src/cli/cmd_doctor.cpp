@@ -10,7 +10,6 @@ void register_doctor(CLI::App& app) {
   static double seconds = 1.0;
   cmd->add_option("--seconds", seconds, "How long to measure sgemm")->check(CLI::Range(0.05, 60.0));
   cmd->callback([] {
-    warn_if_reference_blas();
     RuntimeInfo r = probe_runtime(true, seconds);
     std::printf("libtorch      %s\n", r.torch_version.c_str());
     std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());

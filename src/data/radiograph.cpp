@@ -361,23 +361,23 @@ int frame_width(const cv::Mat& img, int edge) {
   };
   double m0, s0;
   stats(line(0), m0, s0);
-  if (s0 > 30) return 0;
+  if (s0 > 50) return 0;
   int k = 1;
   for (; k < n / 6; ++k) {
     double m, s;
     stats(line(k), m, s);
     if (std::abs(m - m0) > 6 || s > s0 + 8) break;
   }
-  return k;
+  return k + 1;  // plus the line where the frame blends into the image
 }
 
 }  // namespace
 
 cv::Mat augment_radiograph(const cv::Mat& img, Rng& rng) {
   if (img.empty() || img.type() != CV_8UC1) fail("augment_radiograph: expected a non-empty 8-bit grayscale image");
-  static const std::vector<double> angles = {-6.0, -3.0, 3.0, 6.0};
+  static const std::vector<double> angles = {-5.0, -2.5, 2.5, 5.0};
   const double angle = rng.pick(angles);
-  const double dx = rng.uniform(-0.015, 0.015) * img.cols, dy = rng.uniform(-0.015, 0.015) * img.rows;
+  const double dx = rng.uniform(-0.01, 0.01) * img.cols, dy = rng.uniform(-0.01, 0.01) * img.rows;
   const double c = rng.uniform(0.85, 1.15), bright = rng.uniform(-12.0, 12.0), sd = rng.uniform(2.0, 5.0);
   Rng nr(rng.next());
 
@@ -386,10 +386,15 @@ cv::Mat augment_radiograph(const cv::Mat& img, Rng& rng) {
   cv::Mat M = cv::getRotationMatrix2D(cv::Point2f(img.cols / 2.0f, img.rows / 2.0f), angle, 1.0);
   M.at<double>(0, 2) += dx;
   M.at<double>(1, 2) += dy;
+  // The patient turns; the detector's collimation frame does not: the frame is
+  // replaced by the neighbouring image content for the warp and put back after.
+  int fl = frame_width(img, 0), ft = frame_width(img, 1), fr = frame_width(img, 2), fb = frame_width(img, 3);
+  if (fl + fr >= img.cols / 2 || ft + fb >= img.rows / 2) fl = ft = fr = fb = 0;
+  cv::Mat core;
+  cv::copyMakeBorder(f(cv::Rect(fl, ft, f.cols - fl - fr, f.rows - ft - fb)), core, ft, fb, fl, fr,
+                     cv::BORDER_REPLICATE);
   cv::Mat w;
-  cv::warpAffine(f, w, M, f.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  // The patient turns; the detector's collimation frame does not: put it back.
-  const int fl = frame_width(img, 0), ft = frame_width(img, 1), fr = frame_width(img, 2), fb = frame_width(img, 3);
+  cv::warpAffine(core, w, M, f.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   if (fl > 0) f.colRange(0, fl).copyTo(w.colRange(0, fl));
   if (fr > 0) f.colRange(f.cols - fr, f.cols).copyTo(w.colRange(f.cols - fr, f.cols));
   if (ft > 0) f.rowRange(0, ft).copyTo(w.rowRange(0, ft));

@@ -46,7 +46,7 @@ struct PatientAnatomy {
   double body_width = 0.94;       // soft-tissue outline width
   double soft_density = 0.48;     // soft-tissue attenuation (habitus)
   double lung_apex_y = 0.14;      // top of the lung apices
-  double apex_width = 0.30;       // relative width of the lung near the apex (shape)
+  double apex_width = 0.42;       // lung apex distance from the midline, fraction of half the thorax width
   double diaphragm_right_y = 0.72;  // dome top, patient's right (image left), at full inspiration
   double diaphragm_left_y = 0.75;   // dome top, patient's left (image right)
   double heart_ctr = 0.44;        // cardiothoracic ratio when healthy
@@ -111,7 +111,7 @@ cv::Mat render_radiograph(const PatientAnatomy& anatomy, const AcquisitionStyle&
                           uint64_t seed);
 
 // The forget-rephrase view (stand-in for the paper's SV-DRR angular variants):
-// rotation by one of -6, -3, +3, +6 degrees, a shift of up to 1.5%, a contrast /
+// rotation by one of -5, -2.5, +2.5, +5 degrees, a shift of up to 1%, a contrast /
 // brightness change and noise, all drawn from `rng`. A uniform collimation
 // frame along the edges is detected and kept in place (the patient turns, the
 // detector does not). Same size and type as `img`

@@ -73,7 +73,7 @@ LungGeom make_lung(const PatientAnatomy& a, double cx, double half_w, double dom
     double u = static_cast<double>(k) / 10;  // quarter-ellipse from (x_med, y_turn) to the apex
     double ang = u * kPi / 2;
     L.outline.push_back({x_med + (apex_x - x_med) * std::sin(ang),
-                         y_turn - (y_turn - apex_y) * std::sin(ang) * 0.999 * (1 - 0.0 * u)});
+                         y_turn - (y_turn - apex_y) * std::sin(ang)});
   }
   L.hilum = {cx + s * (0.085 + 0.06 * half_w), apex_y + (side == 1 ? 0.40 : 0.44) * (dome_y - apex_y)};
   return L;

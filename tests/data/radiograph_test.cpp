@@ -381,16 +381,20 @@ TEST(Radiograph, InstitutionsHaveMeasurablyDifferentStyles) {
 }
 
 TEST(Radiograph, AugmentationChangesButStaysCorrelated) {
-  Rng sr(60);
-  const cv::Mat img = render(patient(60), {make(Observation::Cardiomegaly)}, 64, 1, AcquisitionStyle::sample(sr, 3));
-  for (uint64_t seed = 1; seed <= 6; ++seed) {
-    Rng r1(seed), r2(seed);
-    const cv::Mat aug = augment_radiograph(img, r1);
-    EXPECT_EQ(aug.type(), CV_8UC1);
-    EXPECT_EQ(aug.size(), img.size());
-    EXPECT_GT(mad(aug, img), 2.0);
-    EXPECT_GT(correlation(aug, img), 0.8);
-    EXPECT_EQ(encode_png(aug), encode_png(augment_radiograph(img, r2)));
+  cv::Mat img;
+  for (int inst = 0; inst < 8; ++inst) {  // every house style, including white collimation frames
+    Rng sr(60 + inst), pr(80 + inst);
+    img = render(patient(60 + inst), {make(Observation::Cardiomegaly)}, 64, inst, AcquisitionStyle::sample(sr, inst),
+                 StudyPose::sample(pr));
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      Rng r1(seed), r2(seed);
+      const cv::Mat aug = augment_radiograph(img, r1);
+      EXPECT_EQ(aug.type(), CV_8UC1);
+      EXPECT_EQ(aug.size(), img.size());
+      EXPECT_GT(mad(aug, img), 2.0) << inst << " " << seed;
+      EXPECT_GT(correlation(aug, img), 0.8) << inst << " " << seed;
+      EXPECT_EQ(encode_png(aug), encode_png(augment_radiograph(img, r2)));
+    }
   }
   Rng ra(1), rb(2);
   EXPECT_NE(encode_png(augment_radiograph(img, ra)), encode_png(augment_radiograph(img, rb)));
