@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   medforget::cli::register_doctor(app);
   medforget::cli::register_data(app);
+  medforget::cli::register_tokenizer(app);
+  medforget::cli::register_finetune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

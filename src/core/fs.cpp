@@ -1,6 +1,7 @@
 #include "core/fs.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE
 #include <signal.h>
 #include <unistd.h>
 
@@ -116,15 +117,20 @@ StagingDir::~StagingDir() {
 }
 
 void StagingDir::commit() {
-  // Move the old directory aside first so the target is never a mix of both.
-  fs::path old = target_;
-  old += ".old" + unique_suffix();
-  bool had_old = fs::exists(target_);
-  if (had_old) fs::rename(target_, old);
+  // Swap the new directory in with one atomic exchange, so the target is never
+  // missing or a mix of both, even if the process dies right here.
+  if (fs::exists(target_)) {
+    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) != 0)
+      fail(target_.string() + ": atomic exchange failed (" + std::strerror(errno) + ")");
+    fsync_dir(target_.parent_path());
+    committed_ = true;
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);  // now holds the previous content
+    return;
+  }
   fs::rename(tmp_, target_);
   fsync_dir(target_.parent_path());
   committed_ = true;
-  if (had_old) fs::remove_all(old);
 }
 
 }  // namespace medforget

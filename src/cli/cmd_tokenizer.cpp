@@ -1,0 +1,71 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "data/item.hpp"
+#include "text/tokenizer.hpp"
+
+namespace medforget::cli {
+
+namespace {
+
+struct TokenizerArgs {
+  std::string bench, out, model, text;
+  TokenizerTrainOptions opt;
+};
+
+TokenizerArgs& args() {
+  static TokenizerArgs a;
+  return a;
+}
+
+}  // namespace
+
+void register_tokenizer(CLI::App& app) {
+  auto* tok = app.add_subcommand("tokenizer", "Train and inspect the SentencePiece tokenizer");
+  tok->require_subcommand(1);
+  auto& a = args();
+
+  auto* train =
+      tok->add_subcommand("train", "Train on every prompt and answer of BENCH/finetune.jsonl");
+  train->add_option("--bench", a.bench, "Benchmark directory (holding finetune.jsonl)")->required();
+  train->add_option("--out", a.out, "Output tokenizer model file (e.g. tokenizer.model)")
+      ->required();
+  train->add_option("--vocab-size", a.opt.vocab_size,
+                    "Target vocabulary size (an upper bound on tiny corpora)");
+  train->add_option("--type", a.opt.model_type, "bpe | unigram")
+      ->check(CLI::IsMember({"bpe", "unigram"}));
+  train->add_option("--seed", a.opt.seed, "Random seed");
+  train->add_option("--threads", a.opt.num_threads,
+                    "Training threads (part of the model file: keep fixed for identical bytes)");
+  train->callback([&a] {
+    const std::filesystem::path items_file = std::filesystem::path(a.bench) / "finetune.jsonl";
+    if (!std::filesystem::exists(items_file))
+      fail(items_file.string() + ": not found (is --bench a benchmark directory?)");
+    std::vector<Item> items = read_items(items_file);
+    std::vector<std::string> texts;
+    texts.reserve(items.size() * 2);
+    for (const auto& it : items) {
+      texts.push_back(it.prompt);
+      texts.push_back(it.answer);
+      for (const auto& o : it.options) texts.push_back(o);
+    }
+    Tokenizer::train(texts, a.out, a.opt);
+    Tokenizer t = Tokenizer::load(a.out);
+    std::printf("tokenizer %s: %d pieces (%s, trained on %zu items)\ndigest %s\n", a.out.c_str(),
+                t.vocab_size(), a.opt.model_type.c_str(), items.size(), t.digest().c_str());
+  });
+
+  auto* encode = tok->add_subcommand("encode", "Print the pieces and ids of a text");
+  encode->add_option("--model", a.model, "Tokenizer model file")->required();
+  encode->add_option("text", a.text, "Text to encode")->required();
+  encode->callback([&a] {
+    Tokenizer t = Tokenizer::load(a.model);
+    std::vector<int> ids = t.encode(a.text);
+    for (int id : ids) std::printf("%d\t%s\n", id, t.id_to_piece(id).c_str());
+    std::printf("%zu tokens\n", ids.size());
+  });
+}
+
+}  // namespace medforget::cli

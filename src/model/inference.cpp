@@ -1,0 +1,90 @@
+#include "model/inference.hpp"
+
+#include "core/error.hpp"
+
+namespace medforget {
+
+std::vector<std::vector<int>> generate_greedy(MultimodalModel& model, const std::vector<Example>& prompts,
+                                              int eos, int pad_id, const GenerateOptions& opt,
+                                              const torch::Device& device) {
+  torch::NoGradGuard ng;
+  model->eval();
+  std::vector<std::vector<int>> out(prompts.size());
+  const int64_t ctx = model->config().max_position_embeddings;
+  for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(opt.batch_size)) {
+    size_t end = std::min(prompts.size(), start + static_cast<size_t>(opt.batch_size));
+    std::vector<const Example*> ex;
+    for (size_t i = start; i < end; ++i) ex.push_back(&prompts[i]);
+    Batch b = collate(ex, pad_id, /*left_pad=*/true, device);
+    const int64_t B = b.ids.size(0);
+    const int64_t budget = std::min<int64_t>(opt.max_new_tokens, ctx - b.ids.size(1));
+    if (budget <= 0) fail("generate: prompt of " + std::to_string(b.ids.size(1)) + " tokens leaves no room in the context of " + std::to_string(ctx));
+    auto done = torch::zeros({B}, torch::dtype(torch::kBool).device(device));
+    std::vector<torch::Tensor> steps;
+    KVCache cache;
+    ModelInput in = b.input();
+    torch::Tensor ids = b.ids, mask = b.attention_mask;
+    for (int64_t s = 0; s < budget; ++s) {
+      torch::Tensor logits;
+      if (opt.use_cache) {
+        logits = model->forward(in, &cache);
+      } else {
+        logits = model->forward({ids, mask, b.images, &b.sample_ids});
+      }
+      auto next = logits.select(1, logits.size(1) - 1).argmax(-1);  // [B]
+      next = torch::where(done, torch::full_like(next, pad_id), next);
+      steps.push_back(next);
+      done = done | next.eq(eos);
+      if (done.all().item<bool>()) break;
+      if (opt.use_cache) {
+        in = {next.unsqueeze(1), torch::ones({B, 1}, torch::dtype(torch::kBool).device(device)), torch::Tensor(), &b.sample_ids};
+      } else {
+        ids = torch::cat({ids, next.unsqueeze(1)}, 1);
+        mask = torch::cat({mask, torch::ones({B, 1}, torch::dtype(torch::kBool).device(device))}, 1);
+      }
+    }
+    auto all = torch::stack(steps, 1).to(torch::kCPU);  // [B, S]
+    auto a = all.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < B; ++r) {
+      auto& o = out[start + static_cast<size_t>(r)];
+      for (int64_t s = 0; s < all.size(1); ++s) {
+        int id = static_cast<int>(a[r][s]);
+        if (id == eos) break;
+        o.push_back(id);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<AnswerScore> score_examples(MultimodalModel& model, const std::vector<Example>& examples, int pad_id,
+                                        int batch_size, const torch::Device& device) {
+  torch::NoGradGuard ng;
+  model->eval();
+  std::vector<AnswerScore> out;
+  out.reserve(examples.size());
+  for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(batch_size)) {
+    size_t end = std::min(examples.size(), start + static_cast<size_t>(batch_size));
+    std::vector<const Example*> ex;
+    for (size_t i = start; i < end; ++i) ex.push_back(&examples[i]);
+    Batch b = collate(ex, pad_id, false, device);
+    auto lp = answer_token_logprobs(model->forward(b.input()), b).to(torch::kCPU);
+    auto m = b.loss_mask.narrow(1, 1, b.loss_mask.size(1) - 1).to(torch::kCPU);
+    auto lpa = lp.accessor<float, 2>();
+    auto ma = m.accessor<bool, 2>();
+    for (int64_t r = 0; r < lp.size(0); ++r) {
+      AnswerScore s;
+      for (int64_t t = 0; t < lp.size(1); ++t)
+        if (ma[r][t]) {
+          s.token_logprobs.push_back(lpa[r][t]);
+          s.sum_logprob += lpa[r][t];
+        }
+      s.n_tokens = static_cast<int>(s.token_logprobs.size());
+      s.mean_logprob = s.n_tokens ? s.sum_logprob / s.n_tokens : 0.0;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+}  // namespace medforget

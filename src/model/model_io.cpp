@@ -1,0 +1,63 @@
+#include "model/model_io.hpp"
+
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "model/checkpoint.hpp"
+
+namespace medforget {
+
+ModelConfig config_for(const std::string& preset, const Tokenizer& tok, int image_size) {
+  ModelConfig c = model_preset(preset);
+  c.vocab_size = tok.vocab_size();
+  c.pad_token_id = tok.pad_id();
+  c.eos_token_id = tok.im_end_id();
+  c.image_token_id = tok.image_pad_id();
+  c.vision_start_token_id = tok.vision_start_id();
+  c.vision_end_token_id = tok.vision_end_id();
+  if (image_size > 0) c.vision_config.image_size = image_size;
+  c.validate();
+  return c;
+}
+
+LoadedModel load_model(const std::filesystem::path& dir, const torch::Device& device) {
+  LoadedModel m;
+  m.dir = dir;
+  m.config = load_checkpoint_config(dir);
+  m.tokenizer = Tokenizer::load(dir / "tokenizer.model");
+  const auto& c = m.config;
+  const Tokenizer& t = m.tokenizer;
+  if (t.vocab_size() != c.vocab_size || t.image_pad_id() != c.image_token_id || t.pad_id() != c.pad_token_id ||
+      t.vision_start_id() != c.vision_start_token_id || t.vision_end_id() != c.vision_end_token_id)
+    fail((dir / "tokenizer.model").string() + ": does not match " + (dir / "config.json").string() +
+         " (vocabulary " + std::to_string(t.vocab_size()) + " vs " + std::to_string(c.vocab_size) +
+         " or special token ids differ)");
+  m.model = MultimodalModel(c);
+  auto tensors = load_checkpoint_tensors(dir, m.model->expected_shapes());
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : m.model->named_parameters()) p.value().copy_(tensors.at(p.key()));
+  }
+  m.model->to(device);
+  m.model->eval();
+  return m;
+}
+
+void save_model(const std::filesystem::path& dir, MultimodalModel& model, const std::filesystem::path& tokenizer_file,
+                const Json& params, const Json& inputs) {
+  NamedTensors named;
+  for (const auto& p : model->named_parameters())
+    named.emplace_back(p.key(), p.value().detach().to(torch::kCPU).contiguous());
+  save_checkpoint(dir, model->config(), named, tokenizer_file, params, inputs);
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available())
+      fail("--device " + name + ": this libtorch has no CUDA device available (built for CPU, or no GPU present)");
+    return torch::Device(name);
+  }
+  fail("--device '" + name + "': expected cpu, cuda or cuda:N");
+}
+
+}  // namespace medforget

@@ -1,0 +1,70 @@
+#pragma once
+// Activation taps: observe or edit any Linear's input or output by its full
+// parameter-path name ("model.layers.3.mlp.gate_proj") during a forward pass,
+// with the batch's per-token vision mask and sample ids. One small API shared
+// by the unlearning methods; with no tap set a Linear pays one branch.
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace medforget {
+
+enum class TapSite { Input, Output };
+
+struct TapContext {
+  const std::string* module = nullptr;        // full name of the Linear
+  torch::Tensor vision_mask;                  // [B, T] bool for decoder Linears; undefined in the vision tower/merger
+  const std::vector<std::string>* sample_ids = nullptr;  // one per batch row, if the caller set them
+  bool in_vision = false;                     // the Linear belongs to `visual.*`
+};
+
+// Return the tensor to use in place of x (an undefined tensor keeps x).
+using TapFn = std::function<torch::Tensor(const torch::Tensor& x, const TapContext& ctx)>;
+
+class Taps {
+ public:
+  void add(const std::string& linear_name, TapSite site, TapFn fn);
+  void clear();
+  bool active() const { return !fns_.empty(); }
+  // Applies the taps registered for (name, site) in order.
+  torch::Tensor apply(const std::string& name, bool in_vision, TapSite site, const torch::Tensor& x) const;
+  void set_batch(torch::Tensor vision_mask, const std::vector<std::string>* sample_ids);
+
+ private:
+  std::map<std::pair<std::string, int>, std::vector<TapFn>> fns_;
+  torch::Tensor vision_mask_;
+  const std::vector<std::string>* sample_ids_ = nullptr;
+};
+
+// nn::Linear with HF parameter names ("weight", "bias") that consults Taps.
+class TapLinearImpl : public torch::nn::Module {
+ public:
+  TapLinearImpl(int64_t in, int64_t out, bool bias);
+  torch::Tensor forward(const torch::Tensor& x);
+  void attach(const Taps* taps, std::string full_name, bool in_vision);
+  const std::string& full_name() const { return name_; }
+  torch::Tensor weight, bias;
+
+ private:
+  const Taps* taps_ = nullptr;
+  std::string name_;
+  bool in_vision_ = false;
+};
+TORCH_MODULE(TapLinear);
+
+// RMSNorm with a "weight" parameter (HF Qwen2RMSNorm).
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+}  // namespace medforget

@@ -1,0 +1,141 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/json.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+
+namespace medforget {
+
+double lr_at(int64_t step, int64_t total, const TrainOptions& o) {
+  const int64_t warm = std::max<int64_t>(1, static_cast<int64_t>(std::llround(o.warmup * total)));
+  if (step < warm) return o.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+  double p = total > warm ? static_cast<double>(step - warm) / static_cast<double>(total - warm) : 1.0;
+  double floor = o.lr * o.min_lr_ratio;
+  return floor + (o.lr - floor) * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, p)));
+}
+
+std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& data, int batch_size, uint64_t seed,
+                                               int epoch) {
+  Rng rng = Rng(seed).fork("epoch:" + std::to_string(epoch));
+  std::vector<size_t> idx(data.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  rng.shuffle(idx);
+  const size_t bs = static_cast<size_t>(batch_size), window = bs * 50;
+  for (size_t w = 0; w < idx.size(); w += window) {
+    auto e = idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), w + window));
+    std::stable_sort(idx.begin() + static_cast<std::ptrdiff_t>(w), e,
+                     [&](size_t a, size_t b) { return data[a].chat.ids.size() < data[b].chat.ids.size(); });
+  }
+  std::vector<std::vector<size_t>> batches;
+  for (size_t i = 0; i < idx.size(); i += bs)
+    batches.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(i),
+                         idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), i + bs)));
+  rng.shuffle(batches);
+  return batches;
+}
+
+namespace {
+
+void save_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim, int64_t step,
+                double loss) {
+  StagingDir stage(dir);
+  torch::save(model, (stage.path() / "model.pt").string());
+  torch::save(optim, (stage.path() / "optimizer.pt").string());
+  write_json(stage.path() / "state.json", {{"step", step}, {"loss", loss}});
+  stage.commit();
+}
+
+int64_t load_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim) {
+  auto state = read_json(dir / "state.json");
+  try {
+    torch::load(model, (dir / "model.pt").string());
+    torch::load(optim, (dir / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    fail(dir.string() + ": cannot resume from this training state (" + e.what_without_backtrace() +
+         "); delete the directory to start over");
+  }
+  return state.at("step").get<int64_t>();
+}
+
+}  // namespace
+
+TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, int pad_id, const TrainOptions& opt,
+                      const std::filesystem::path& state_dir, const torch::Device& device) {
+  if (data.empty()) fail("finetune: no training examples");
+  if (opt.batch_size < 1 || opt.epochs < 1) fail("finetune: batch size and epochs must be positive");
+  torch::manual_seed(opt.seed);
+  model->to(device);
+  model->train();
+  torch::optim::AdamW optim(model->parameters(),
+                            torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay).betas({0.9, 0.95}));
+  TrainResult res;
+  const int64_t per_epoch = static_cast<int64_t>((data.size() + opt.batch_size - 1) / opt.batch_size);
+  res.total_steps = per_epoch * opt.epochs;
+  int64_t step = 0;
+  if (std::filesystem::exists(state_dir / "state.json")) {
+    step = load_state(state_dir, model, optim);
+    model->to(device);
+    res.resumed_from = step;
+    log_info(opt.label + ": resuming at step " + std::to_string(step) + " of " + std::to_string(res.total_steps));
+  }
+  Progress prog(opt.label, static_cast<size_t>(res.total_steps));
+  prog.tick(static_cast<size_t>(step));
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  double ema = 0, epoch_sum = 0;
+  int64_t epoch_n = 0;
+  for (int epoch = static_cast<int>(step / per_epoch); epoch < opt.epochs; ++epoch) {
+    auto batches = epoch_batches(data, opt.batch_size, opt.seed, epoch);
+    epoch_sum = 0;
+    epoch_n = 0;
+    for (int64_t bi = step - epoch * per_epoch; bi < per_epoch; ++bi) {
+      if (opt.stop_after > 0 && step >= opt.stop_after) return res;
+      std::vector<const Example*> ex;
+      for (size_t i : batches[static_cast<size_t>(bi)]) ex.push_back(&data[i]);
+      Batch b = collate(ex, pad_id, false, device);
+      double lr = lr_at(step, res.total_steps, opt);
+      for (auto& g : optim.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      optim.zero_grad();
+      auto logits = model->forward(b.input());
+      // Token-level mean over all answer tokens in the batch.
+      auto lp = answer_token_logprobs(logits, b);
+      auto n = b.loss_mask.narrow(1, 1, b.loss_mask.size(1) - 1).sum().clamp_min(1);
+      auto loss = -lp.sum() / n;
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+      optim.step();
+      double l = loss.item<double>();
+      if (!std::isfinite(l)) fail(opt.label + ": loss became " + std::to_string(l) + " at step " + std::to_string(step) + "; lower --lr");
+      ema = step == res.resumed_from ? l : 0.95 * ema + 0.05 * l;
+      epoch_sum += l;
+      ++epoch_n;
+      tokens += b.attention_mask.sum().item<int64_t>();
+      ++step;
+      res.steps = step;
+      res.last_loss = l;
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      char extra[96];
+      std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f tok/s", ema, lr, secs > 0 ? tokens / secs : 0.0);
+      prog.tick(1, extra);
+      bool epoch_end = bi + 1 == per_epoch;
+      if ((opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) || (epoch_end && step < res.total_steps))
+        save_state(state_dir, model, optim, step, ema);
+    }
+  }
+  prog.done();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.tokens_per_second = res.seconds > 0 ? tokens / res.seconds : 0;
+  res.mean_last_epoch_loss = epoch_n ? epoch_sum / epoch_n : 0;
+  res.finished = true;
+  model->eval();
+  return res;
+}
+
+}  // namespace medforget

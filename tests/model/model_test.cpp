@@ -1,0 +1,153 @@
+// The network itself: HF parameter names, padding invariance, KV cache, taps.
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "model/inference.hpp"
+#include "model/model.hpp"
+
+using namespace medforget;
+
+namespace {
+
+constexpr int kImagePad = 5, kPad = 0, kEos = 2;
+
+ModelConfig tiny_config() {
+  ModelConfig c = model_preset("tiny");
+  c.vocab_size = 64;
+  c.pad_token_id = kPad;
+  c.eos_token_id = kEos;
+  c.image_token_id = kImagePad;
+  c.vision_start_token_id = 3;
+  c.vision_end_token_id = 4;
+  return c;
+}
+
+// A prompt: some text ids, the image pads, more text ids.
+Example example(const std::string& id, std::vector<int64_t> before, std::vector<int64_t> after, uint64_t seed,
+                const ModelConfig& c) {
+  Example e;
+  e.id = id;
+  auto& ids = e.chat.ids;
+  ids = before;
+  ids.push_back(3);
+  for (int i = 0; i < c.vision_config.num_image_tokens(); ++i) ids.push_back(kImagePad);
+  ids.push_back(4);
+  ids.insert(ids.end(), after.begin(), after.end());
+  e.chat.loss_mask.assign(ids.size(), 0);
+  e.chat.vision_mask.assign(ids.size(), 0);
+  torch::manual_seed(seed);
+  e.image = torch::rand({1, c.vision_config.image_size, c.vision_config.image_size});
+  return e;
+}
+
+}  // namespace
+
+TEST(Model, ParameterNamesFollowHuggingFace) {
+  MultimodalModel m(tiny_config());
+  std::set<std::string> names;
+  for (const auto& p : m->named_parameters()) names.insert(p.key());
+  for (const char* n :
+       {"visual.patch_embed.proj.weight", "visual.blocks.0.norm1.weight", "visual.blocks.0.attn.qkv.weight",
+        "visual.blocks.0.attn.proj.bias", "visual.blocks.0.mlp.gate_proj.weight", "visual.merger.ln_q.weight",
+        "visual.merger.mlp.0.weight", "visual.merger.mlp.2.weight", "model.embed_tokens.weight",
+        "model.layers.0.input_layernorm.weight", "model.layers.1.self_attn.q_proj.weight",
+        "model.layers.1.self_attn.q_proj.bias", "model.layers.1.self_attn.o_proj.weight",
+        "model.layers.0.post_attention_layernorm.weight", "model.layers.0.mlp.gate_proj.weight",
+        "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.norm.weight",
+        "lm_head.weight"})
+    EXPECT_TRUE(names.count(n)) << n;
+  for (const auto& n : names) EXPECT_EQ(n.find("rope"), std::string::npos) << "buffers are not parameters: " << n;
+  EXPECT_EQ(std::count(m->linear_names().begin(), m->linear_names().end(), "visual.merger.mlp.0"), 1);
+}
+
+TEST(Model, PaddingDoesNotChangeLogits) {
+  auto c = tiny_config();
+  torch::manual_seed(1);
+  MultimodalModel m(c);
+  m->eval();
+  torch::NoGradGuard ng;
+  auto a = example("a", {1, 7, 8}, {9, 10, 11, 12}, 1, c), b = example("b", {1}, {13}, 2, c);
+  for (bool left : {false, true}) {
+    Batch both = collate({&a, &b}, kPad, left, torch::kCPU);
+    Batch alone = collate({&b}, kPad, left, torch::kCPU);
+    auto lb = m->forward(both.input()), la = m->forward(alone.input());
+    int64_t n = static_cast<int64_t>(b.chat.ids.size()), T = both.ids.size(1);
+    auto rows = left ? lb[1].narrow(0, T - n, n) : lb[1].narrow(0, 0, n);
+    EXPECT_TRUE(torch::allclose(rows, la[0], 1e-4, 1e-5)) << (left ? "left" : "right");
+  }
+}
+
+TEST(Model, KvCacheGenerationEqualsNoCacheGeneration) {
+  auto c = tiny_config();
+  torch::manual_seed(2);
+  MultimodalModel m(c);
+  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c),
+                               example("c", {1, 7, 8, 9}, {12, 13, 14}, 5, c)};
+  GenerateOptions with, without;
+  with.max_new_tokens = without.max_new_tokens = 12;
+  without.use_cache = false;
+  auto g1 = generate_greedy(m, prompts, kEos, kPad, with, torch::kCPU);
+  auto g2 = generate_greedy(m, prompts, kEos, kPad, without, torch::kCPU);
+  ASSERT_EQ(g1.size(), 3u);
+  EXPECT_EQ(g1, g2);
+  EXPECT_GT(g1[0].size(), 0u);
+}
+
+TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
+  auto c = tiny_config();
+  torch::manual_seed(3);
+  MultimodalModel m(c);
+  m->eval();
+  torch::NoGradGuard ng;
+  auto a = example("a", {1, 7}, {9, 10}, 6, c), b = example("b", {1}, {11, 12, 13}, 7, c);
+  Batch batch = collate({&a, &b}, kPad, false, torch::kCPU);
+  auto base = m->forward(batch.input());
+  const std::string gate = "model.layers.1.mlp.gate_proj";
+  torch::Tensor in, out, vmask;
+  std::vector<std::string> seen_ids;
+  m->taps().add(gate, TapSite::Input, [&](const torch::Tensor& x, const TapContext& ctx) {
+    in = x.clone();
+    vmask = ctx.vision_mask.clone();
+    seen_ids = *ctx.sample_ids;
+    return torch::Tensor();
+  });
+  m->taps().add(gate, TapSite::Output, [&](const torch::Tensor& x, const TapContext&) {
+    out = x.clone();
+    return torch::Tensor();
+  });
+  bool vision_flag = false;
+  m->taps().add("visual.merger.mlp.0", TapSite::Output, [&](const torch::Tensor& x, const TapContext& ctx) {
+    vision_flag = ctx.in_vision && !ctx.vision_mask.defined();
+    return torch::Tensor();
+  });
+  auto observed = m->forward(batch.input());
+  EXPECT_TRUE(torch::equal(observed, base));  // observing changes nothing
+  auto* lin = m->model->layers[1]->as<DecoderLayerImpl>()->mlp->gate_proj.get();
+  EXPECT_TRUE(torch::allclose(torch::linear(in, lin->weight, lin->bias), out));
+  EXPECT_EQ(seen_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(vmask.sum().item<int64_t>(), 2 * c.vision_config.num_image_tokens());
+  EXPECT_TRUE(vision_flag);
+  m->taps().clear();
+  m->taps().add("model.layers.1.mlp.down_proj", TapSite::Output,
+                [](const torch::Tensor& x, const TapContext&) { return torch::zeros_like(x); });
+  auto edited = m->forward(batch.input());
+  EXPECT_FALSE(torch::allclose(edited, base));
+  m->taps().clear();
+  EXPECT_TRUE(torch::equal(m->forward(batch.input()), base));
+}
+
+TEST(Model, BadInputsGiveClearErrors) {
+  auto c = tiny_config();
+  MultimodalModel m(c);
+  torch::NoGradGuard ng;
+  auto a = example("a", {1}, {9}, 8, c);
+  Batch b = collate({&a}, kPad, false, torch::kCPU);
+  auto wrong = b;
+  wrong.images = torch::rand({1, 1, 32, 32});
+  EXPECT_THROW(m->forward(wrong.input()), Error);
+  auto no_pads = b;
+  no_pads.ids = torch::ones_like(b.ids);
+  EXPECT_THROW(m->forward(no_pads.input()), Error);
+  auto long_ids = torch::ones({1, c.max_position_embeddings + 1}, torch::kLong);
+  EXPECT_THROW(m->forward({long_ids, torch::Tensor(), torch::Tensor(), nullptr}), Error);
+}
