@@ -127,6 +127,7 @@ void register_finetune(CLI::App& app) {
     Json inputs = {{"bench", std::filesystem::absolute(bench).string()}, {"bench_digest", bm.at("content_digest")}};
     save_model(out, model, tok_file, params, inputs);
     std::filesystem::remove_all(partial);
+    if (r.resumed_from > 0) std::printf("resumed from step %lld\n", static_cast<long long>(r.resumed_from));
     std::printf("checkpoint %s: %lld steps, last-epoch loss %.4f, %.1f s, %.0f tokens/s\n", out.string().c_str(),
                 static_cast<long long>(r.steps), r.mean_last_epoch_loss, r.seconds, r.tokens_per_second);
   });

@@ -8,5 +8,6 @@ void register_doctor(CLI::App& app);
 void register_data(CLI::App& app);
 void register_tokenizer(CLI::App& app);
 void register_finetune(CLI::App& app);
+void register_eval(CLI::App& app);
 
 }  // namespace medforget::cli

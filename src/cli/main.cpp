@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   medforget::cli::register_data(app);
   medforget::cli::register_tokenizer(app);
   medforget::cli::register_finetune(app);
+  medforget::cli::register_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,96 @@
+// `medforget eval`: score a checkpoint on a level's forget, retain,
+// forget-rephrase and general sets (or any item file), per item and summarised.
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/manifest.hpp"
+#include "data/hierarchy.hpp"
+#include "eval/evaluator.hpp"
+
+namespace medforget::cli {
+
+namespace {
+
+std::string pct(double v) {
+  if (std::isnan(v)) return "   -  ";
+  char b[16];
+  std::snprintf(b, sizeof b, "%6.2f", 100 * v);
+  return b;
+}
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, ','))
+    if (!x.empty()) out.push_back(x);
+  return out;
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  static std::string model, bench, level, sets = "forget,retain,forget_rephrase,general", file, out, device = "cpu";
+  static size_t limit = 0;
+  static int batch = 16, max_new = 160;
+  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on benchmark sets (ROUGE-L, Cloze Acc, Class Acc, identity)");
+  cmd->add_option("--model", model, "Checkpoint directory")->required();
+  cmd->add_option("--bench", bench, "Benchmark directory")->required();
+  cmd->add_option("--level", level, "institution | patient | study | section (selects the level's sets)");
+  cmd->add_option("--sets", sets, "Comma-separated: forget, retain, forget_rephrase, general");
+  cmd->add_option("--file", file, "Evaluate this JSONL of the benchmark instead (e.g. finetune.jsonl)");
+  cmd->add_option("--out", out, "Output directory (per-item JSONL + summary.json)")->required();
+  cmd->add_option("--limit", limit, "Evaluate only the first N items of each set");
+  cmd->add_option("--batch-size", batch, "Batch size");
+  cmd->add_option("--max-new-tokens", max_new, "Generation budget");
+  cmd->add_option("--device", device, "cpu | cuda");
+  cmd->callback([] {
+    if (level.empty() && file.empty()) fail("eval: give --level or --file");
+    std::filesystem::path bdir = bench;
+    Json bm = read_manifest(bdir, "benchmark");
+    EvalOptions opt;
+    opt.batch_size = batch;
+    opt.max_new_tokens = max_new;
+    opt.limit = limit;
+    opt.device = parse_device(device);
+    LoadedModel m = load_model(model, opt.device);
+    std::vector<std::pair<std::string, std::filesystem::path>> todo;
+    if (!file.empty()) {
+      todo.emplace_back(std::filesystem::path(file).stem().string(), bdir / file);
+    } else {
+      level_from_name(level);
+      for (const auto& s : split_csv(sets)) {
+        if (s == "general") todo.emplace_back(s, bdir / "general.jsonl");
+        else if (s == "forget" || s == "retain" || s == "forget_rephrase")
+          todo.emplace_back(s, bdir / "levels" / level / (s + ".jsonl"));
+        else fail("eval: unknown set '" + s + "' (expected forget, retain, forget_rephrase or general)");
+      }
+    }
+    StagingDir stage(out);
+    Json summary = Json::object();
+    std::printf("%-16s %8s %8s %9s %9s %6s\n", "set", "ROUGE-L", "Cloze", "Class", "Identity", "items");
+    for (const auto& [name, path] : todo) {
+      auto items = read_items(path);
+      auto res = evaluate_items(m, items, bdir, opt);
+      std::vector<Json> rows;
+      for (const auto& r : res) rows.push_back(r.to_json());
+      write_jsonl(stage.path() / (name + ".jsonl"), rows);
+      SetSummary s = summarize(res);
+      summary[name] = s.to_json();
+      std::printf("%-16s %8s %8s %9s %9s %6zu\n", name.c_str(), pct(s.rouge_l).c_str(), pct(s.cloze_acc).c_str(),
+                  pct(s.class_acc).c_str(), pct(s.identity_acc).c_str(), res.size());
+    }
+    write_json(stage.path() / "summary.json", summary);
+    write_manifest(stage.path(), "eval", {{"level", level}, {"sets", sets}, {"file", file}, {"limit", limit}},
+                   {{"model", std::filesystem::absolute(model).string()},
+                    {"model_digest", read_manifest(model, "checkpoint").at("content_digest")},
+                    {"bench_digest", bm.at("content_digest")}});
+    stage.commit();
+  });
+}
+
+}  // namespace medforget::cli

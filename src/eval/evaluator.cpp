@@ -1,0 +1,142 @@
+#include "eval/evaluator.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "eval/exact_match.hpp"
+#include "eval/rouge.hpp"
+#include "model/inference.hpp"
+
+namespace medforget {
+
+Json ItemResult::to_json() const {
+  Json j = {{"id", item->id},
+            {"task", item->task},
+            {"prompt", item->prompt},
+            {"reference", item->answer},
+            {"answer_logprob", answer_logprob},
+            {"answer_mean_logprob", answer_mean_logprob}};
+  if (item->task != "classification") j["output"] = output;
+  if (item->task == "generation") j["rouge_l"] = rouge_l;
+  if (item->task != "generation") j["correct"] = correct;
+  if (predicted_option >= 0) j["predicted_option"] = predicted_option;
+  return j;
+}
+
+static Json num(double v) { return std::isnan(v) ? Json(nullptr) : Json(v); }
+
+Json SetSummary::to_json() const {
+  return {{"n_generation", n_generation}, {"n_cloze", n_cloze},         {"n_classification", n_classification},
+          {"n_identity", n_identity},     {"rouge_l", num(rouge_l)},     {"cloze_acc", num(cloze_acc)},
+          {"class_acc", num(class_acc)},  {"identity_acc", num(identity_acc)}};
+}
+
+std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& all_items,
+                                       const std::filesystem::path& bench_dir, const EvalOptions& opt) {
+  std::vector<Item> items(all_items.begin(),
+                          all_items.begin() + static_cast<std::ptrdiff_t>(opt.limit && opt.limit < all_items.size()
+                                                                              ? opt.limit
+                                                                              : all_items.size()));
+  if (items.empty()) fail("eval: the set is empty");
+  const ModelConfig& cfg = m.config;
+  ImageCache images(bench_dir, cfg.vision_config.image_size);
+  const int n_img = cfg.vision_config.num_image_tokens(), ctx = cfg.max_position_embeddings;
+  std::vector<ItemResult> res(items.size());
+  // Reference-answer likelihoods (all items) and option likelihoods.
+  std::vector<Example> scored, options;
+  std::vector<std::pair<size_t, int>> option_of;
+  std::vector<Example> gen;
+  std::vector<size_t> gen_of;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& it = items[i];
+    res[i].item = &all_items[i];
+    const auto& img = images.get(it.image);
+    auto encode = [&](const std::string& answer) {
+      Example e;
+      e.id = it.id;
+      try {
+        e.chat = encode_chat(m.tokenizer, it.prompt, answer, n_img, ctx);
+      } catch (const Error& err) {
+        fail("item '" + it.id + "': " + err.what());
+      }
+      e.image = img;
+      return e;
+    };
+    scored.push_back(encode(it.answer));
+    if (!it.options.empty())
+      for (size_t k = 0; k < it.options.size(); ++k) {
+        options.push_back(encode(it.options[k]));
+        option_of.emplace_back(i, static_cast<int>(k));
+      }
+    if (it.task != "classification") {
+      gen.push_back(encode(""));
+      gen_of.push_back(i);
+    }
+  }
+  Progress prog("eval", scored.size() + options.size() + gen.size());
+  for (size_t s = 0; s < scored.size(); s += 256) {
+    std::vector<Example> chunk(scored.begin() + static_cast<std::ptrdiff_t>(s),
+                               scored.begin() + static_cast<std::ptrdiff_t>(std::min(scored.size(), s + 256)));
+    auto sc = score_examples(m.model, chunk, m.tokenizer.pad_id(), opt.batch_size, opt.device);
+    for (size_t k = 0; k < sc.size(); ++k) {
+      res[s + k].answer_logprob = sc[k].sum_logprob;
+      res[s + k].answer_mean_logprob = sc[k].mean_logprob;
+    }
+    prog.tick(chunk.size());
+  }
+  std::vector<double> best(items.size(), -std::numeric_limits<double>::infinity());
+  auto osc = score_examples(m.model, options, m.tokenizer.pad_id(), opt.batch_size, opt.device);
+  for (size_t k = 0; k < osc.size(); ++k) {
+    auto [i, o] = option_of[k];
+    if (osc[k].sum_logprob > best[i]) {
+      best[i] = osc[k].sum_logprob;
+      res[i].predicted_option = o;
+    }
+  }
+  prog.tick(options.size());
+  GenerateOptions g;
+  g.batch_size = opt.batch_size;
+  g.max_new_tokens = opt.max_new_tokens;
+  for (size_t s = 0; s < gen.size(); s += 64) {
+    std::vector<Example> chunk(gen.begin() + static_cast<std::ptrdiff_t>(s),
+                               gen.begin() + static_cast<std::ptrdiff_t>(std::min(gen.size(), s + 64)));
+    auto out = generate_greedy(m.model, chunk, m.tokenizer.im_end_id(), m.tokenizer.pad_id(), g, opt.device);
+    for (size_t k = 0; k < out.size(); ++k) res[gen_of[s + k]].output = m.tokenizer.decode(out[k]);
+    prog.tick(chunk.size());
+  }
+  prog.done();
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& it = items[i];
+    auto& r = res[i];
+    if (it.task == "generation") {
+      r.rouge_l = rouge_l(it.answer, r.output).f;
+    } else if (it.task == "classification") {
+      r.correct = r.predicted_option == it.answer_index;
+    } else {
+      r.correct = exact_match(it.answer, r.output);
+    }
+  }
+  return res;
+}
+
+SetSummary summarize(const std::vector<ItemResult>& results) {
+  SetSummary s;
+  double rl = 0, cz = 0, cl = 0, id = 0;
+  for (const auto& r : results) {
+    const auto& t = r.item->task;
+    if (t == "generation") ++s.n_generation, rl += r.rouge_l;
+    if (t == "cloze") ++s.n_cloze, cz += r.correct;
+    if (t == "classification") ++s.n_classification, cl += r.correct;
+    if (t == "identity") ++s.n_identity, id += r.correct;
+  }
+  auto mean = [](double v, size_t n) { return n ? v / static_cast<double>(n) : std::nan(""); };
+  s.rouge_l = mean(rl, s.n_generation);
+  s.cloze_acc = mean(cz, s.n_cloze);
+  s.class_acc = mean(cl, s.n_classification);
+  s.identity_acc = mean(id, s.n_identity);
+  return s;
+}
+
+}  // namespace medforget

@@ -1,0 +1,43 @@
+#pragma once
+// Scores a set of benchmark items with a model: generation (greedy, ROUGE-L),
+// cloze (greedy, exact match), classification (the option with the highest
+// summed log-likelihood), identity (greedy exact match and option likelihood).
+// Per-item records plus a summary per task.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "data/item.hpp"
+#include "model/model_io.hpp"
+
+namespace medforget {
+
+struct EvalOptions {
+  int batch_size = 16;
+  int max_new_tokens = 160;
+  size_t limit = 0;  // 0 = every item
+  torch::Device device = torch::kCPU;
+};
+
+struct ItemResult {
+  const Item* item;
+  std::string output;           // generated text (generation, cloze, identity)
+  int predicted_option = -1;    // classification / identity
+  double rouge_l = 0;           // generation
+  bool correct = false;         // cloze / identity exact match, classification option
+  double answer_logprob = 0, answer_mean_logprob = 0;  // of the reference answer
+  Json to_json() const;
+};
+
+struct SetSummary {
+  size_t n_generation = 0, n_cloze = 0, n_classification = 0, n_identity = 0;
+  double rouge_l = 0, cloze_acc = 0, class_acc = 0, identity_acc = 0;  // in [0,1]; NaN when no items
+  Json to_json() const;
+};
+
+std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& items,
+                                       const std::filesystem::path& bench_dir, const EvalOptions& opt);
+SetSummary summarize(const std::vector<ItemResult>& results);
+
+}  // namespace medforget
