@@ -11,16 +11,7 @@ using namespace medforget;
 
 namespace {
 
-ModelConfig config(const std::string& preset) {
-  ModelConfig c = model_preset(preset);
-  c.vocab_size = 2000;
-  c.pad_token_id = 0;
-  c.eos_token_id = 2;
-  c.image_token_id = 5;
-  c.vision_start_token_id = 3;
-  c.vision_end_token_id = 4;
-  return c;
-}
+ModelConfig config(const std::string& preset) { return model_preset_with_ids(preset, 2000); }
 
 // Benchmark-shaped samples: image block + ~60 prompt tokens + ~30 answer tokens.
 std::vector<Example> samples(const ModelConfig& c, int n, int prompt, int answer) {

@@ -1,7 +1,11 @@
 #pragma once
 // Shared test helpers: a self-deleting temp directory and running the CLI.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
+
+#include "core/error.hpp"
 
 namespace medforget::test {
 
@@ -22,5 +26,21 @@ struct CliResult {
 };
 // Runs the built `medforget` binary with the given argument string.
 CliResult run_cli(const std::string& args);
+
+// The message of the medforget::Error that f throws (a test failure if none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected medforget::Error";
+  return "";
+}
+
+inline void expect_contains(const std::string& msg, const std::string& part) {
+  EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nexpected to contain: " << part;
+}
 
 }  // namespace medforget::test

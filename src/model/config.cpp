@@ -256,4 +256,15 @@ const std::vector<std::string>& model_preset_names() {
   return names;
 }
 
+ModelConfig model_preset_with_ids(const std::string& name, int vocab_size) {
+  ModelConfig c = model_preset(name);
+  c.vocab_size = vocab_size;
+  c.pad_token_id = 0;
+  c.eos_token_id = 2;
+  c.vision_start_token_id = 3;
+  c.vision_end_token_id = 4;
+  c.image_token_id = 5;
+  return c;
+}
+
 }  // namespace medforget

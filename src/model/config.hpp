@@ -52,5 +52,9 @@ struct ModelConfig {
 // Architecture presets; vocab and special ids are filled in from the tokenizer.
 ModelConfig model_preset(const std::string& name);  // tiny | small | base | large
 const std::vector<std::string>& model_preset_names();
+// A preset with a given vocabulary and placeholder special ids (pad 0, eos 2,
+// vision start 3, vision end 4, image pad 5): for tests and benchmarks that
+// feed token ids directly, without a tokenizer.
+ModelConfig model_preset_with_ids(const std::string& name, int vocab_size);
 
 }  // namespace medforget

@@ -4,24 +4,13 @@
 
 #include "core/error.hpp"
 
+#include "test_util.hpp"
+
 using namespace medforget;
+using medforget::test::error_of;
+using medforget::test::expect_contains;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected medforget::Error";
-  return "";
-}
-
-void expect_contains(const std::string& msg, const std::string& part) {
-  EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nexpected to contain: " << part;
-}
 
 ModelConfig filled(const std::string& preset) {
   ModelConfig c = model_preset(preset);

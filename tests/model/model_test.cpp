@@ -11,16 +11,7 @@ namespace {
 
 constexpr int kImagePad = 5, kPad = 0, kEos = 2;
 
-ModelConfig tiny_config() {
-  ModelConfig c = model_preset("tiny");
-  c.vocab_size = 64;
-  c.pad_token_id = kPad;
-  c.eos_token_id = kEos;
-  c.image_token_id = kImagePad;
-  c.vision_start_token_id = 3;
-  c.vision_end_token_id = 4;
-  return c;
-}
+ModelConfig tiny_config() { return model_preset_with_ids("tiny", 64); }
 
 // A prompt: some text ids, the image pads, more text ids.
 Example example(const std::string& id, std::vector<int64_t> before, std::vector<int64_t> after, uint64_t seed,

@@ -14,20 +14,11 @@
 #include "test_util.hpp"
 
 using namespace medforget;
+using medforget::test::error_of;
+using medforget::test::expect_contains;
 using medforget::test::TempDir;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected medforget::Error";
-  return "";
-}
 
 template <class T>
 std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
@@ -52,10 +43,6 @@ void write_raw(const std::filesystem::path& p, const std::string& header, const 
   out += header;
   out.append(data.begin(), data.end());
   std::ofstream(p, std::ios::binary) << out;
-}
-
-void expect_contains(const std::string& msg, const std::string& part) {
-  EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nexpected to contain: " << part;
 }
 
 std::map<std::string, RawTensor> every_dtype() {

@@ -10,16 +10,7 @@ using namespace medforget;
 
 namespace {
 
-ModelConfig cfg() {
-  ModelConfig c = model_preset("tiny");
-  c.vocab_size = 40;
-  c.pad_token_id = 0;
-  c.eos_token_id = 2;
-  c.image_token_id = 5;
-  c.vision_start_token_id = 3;
-  c.vision_end_token_id = 4;
-  return c;
-}
+ModelConfig cfg() { return model_preset_with_ids("tiny", 40); }
 
 // Prompt [1, vision, 6+k], answer [10+k, 20+(k%7), 2]: each sample's answer is
 // a function of its prompt, so a model can memorise it.
