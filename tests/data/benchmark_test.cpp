@@ -100,8 +100,9 @@ TEST(Benchmark, SplitsAreSubtreeCompleteDisjointAndKeepSiblings) {
     EXPECT_EQ(fi.size() + ri.size(), ft.size());
     // Subtree completeness: every item anchored in a forgotten subtree is forgotten.
     for (const auto& it : ft) EXPECT_EQ(fi.count(it.id) > 0, closure.count(it.anchor) > 0) << it.id;
-    if (l == Level::Patient)  // a forgotten patient takes its identity items with it
+    if (l == Level::Patient) {  // a forgotten patient takes its identity items with it
       for (const auto& it : forget) EXPECT_TRUE(std::find(nodes.begin(), nodes.end(), it.patient) != nodes.end());
+    }
     for (const auto& it : read_items(dir / "forget_rephrase.jsonl")) {
       EXPECT_FALSE(ft_prompts.count(it.prompt)) << it.prompt;
       EXPECT_TRUE(fi.count(it.source));
@@ -123,9 +124,12 @@ TEST(Benchmark, ItemsAreWellFormed) {
       ASSERT_EQ(it.options.size(), 4u) << it.id;
       EXPECT_EQ(std::set<std::string>(it.options.begin(), it.options.end()).size(), 4u) << it.id;
     }
-    if (it.task == "classification")
+    if (it.task == "classification") {
       for (size_t k = 0; k < 4; ++k) EXPECT_NE(it.prompt.find(it.options[k]), std::string::npos) << it.id;
-    if (it.context != "none") EXPECT_EQ(it.prompt.rfind("For ", 0), 0u) << it.id;
+    }
+    if (it.context != "none") {
+      EXPECT_EQ(it.prompt.rfind("For ", 0), 0u) << it.id;
+    }
   }
   size_t with_ctx = std::count_if(ft.begin(), ft.end(), [](const Item& i) { return i.context != "none"; });
   EXPECT_GT(with_ctx, 0u);
