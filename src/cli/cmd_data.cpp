@@ -46,9 +46,8 @@ Json corpus_inputs(const std::filesystem::path& dir) {
   return in;
 }
 
-void finish_corpus(StagingDir& stage, const Corpus& c, const ImportSummary& summary, const Json& params) {
+void finish_corpus(StagingDir& stage, const Corpus& c, const Json& params) {
   save_corpus_json(c, stage.path());
-  finish_import(summary, stage.path());
   size_t studies = 0, patients = 0;
   for (const auto& in : c.institutions) {
     patients += in.patients.size();
@@ -132,7 +131,7 @@ void register_data(CLI::App& app) {
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_mimic(a.root, stage.path(), import_options(), &s);
-    finish_corpus(stage, c, s, {{"importer", "mimic-cxr"}, {"root", std::filesystem::absolute(a.root).string()}});
+    finish_corpus(stage, c, {{"importer", "mimic-cxr"}, {"root", std::filesystem::absolute(a.root).string()}});
   });
 
   auto* iu = data->add_subcommand("import-iu", "Import an Open-i / IU X-ray style CSV pair");
@@ -147,7 +146,7 @@ void register_data(CLI::App& app) {
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_iu(a.reports_csv, a.projections_csv, a.images_dir, stage.path(), import_options(), &s);
-    finish_corpus(stage, c, s, {{"importer", "iu-xray"}, {"reports", std::filesystem::absolute(a.reports_csv).string()}});
+    finish_corpus(stage, c, {{"importer", "iu-xray"}, {"reports", std::filesystem::absolute(a.reports_csv).string()}});
   });
 }
 
