@@ -70,12 +70,13 @@ void register_eval(CLI::App& app) {
         else fail("eval: unknown set '" + s + "' (expected forget, retain, forget_rephrase or general)");
       }
     }
+    ImageCache images(bdir, m.config.vision_config.image_size);
     StagingDir stage(out);
     Json summary = Json::object();
     std::printf("%-16s %8s %8s %9s %9s %6s\n", "set", "ROUGE-L", "Cloze", "Class", "Identity", "items");
     for (const auto& [name, path] : todo) {
       auto items = read_items(path);
-      auto res = evaluate_items(m, items, bdir, opt);
+      auto res = evaluate_items(m, items, images, opt);
       std::vector<Json> rows;
       for (const auto& r : res) rows.push_back(r.to_json());
       write_jsonl(stage.path() / (name + ".jsonl"), rows);

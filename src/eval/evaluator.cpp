@@ -33,25 +33,21 @@ Json SetSummary::to_json() const {
           {"class_acc", num(class_acc)},  {"identity_acc", num(identity_acc)}};
 }
 
-std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& all_items,
-                                       const std::filesystem::path& bench_dir, const EvalOptions& opt) {
-  std::vector<Item> items(all_items.begin(),
-                          all_items.begin() + static_cast<std::ptrdiff_t>(opt.limit && opt.limit < all_items.size()
-                                                                              ? opt.limit
-                                                                              : all_items.size()));
-  if (items.empty()) fail("eval: the set is empty");
+std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& items, ImageCache& images,
+                                       const EvalOptions& opt) {
+  const size_t n = opt.limit && opt.limit < items.size() ? opt.limit : items.size();
+  if (n == 0) fail("eval: the set is empty");
   const ModelConfig& cfg = m.config;
-  ImageCache images(bench_dir, cfg.vision_config.image_size);
   const int n_img = cfg.vision_config.num_image_tokens(), ctx = cfg.max_position_embeddings;
-  std::vector<ItemResult> res(items.size());
+  std::vector<ItemResult> res(n);
   // Reference-answer likelihoods (all items) and option likelihoods.
   std::vector<Example> scored, options;
   std::vector<std::pair<size_t, int>> option_of;
   std::vector<Example> gen;
   std::vector<size_t> gen_of;
-  for (size_t i = 0; i < items.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const Item& it = items[i];
-    res[i].item = &all_items[i];
+    res[i].item = &it;
     const auto& img = images.get(it.image);
     auto encode = [&](const std::string& answer) {
       Example e;
@@ -86,7 +82,7 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
     }
     prog.tick(chunk.size());
   }
-  std::vector<double> best(items.size(), -std::numeric_limits<double>::infinity());
+  std::vector<double> best(n, -std::numeric_limits<double>::infinity());
   auto osc = score_examples(m.model, options, m.tokenizer.pad_id(), opt.batch_size, opt.device);
   for (size_t k = 0; k < osc.size(); ++k) {
     auto [i, o] = option_of[k];
@@ -107,7 +103,7 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
     prog.tick(chunk.size());
   }
   prog.done();
-  for (size_t i = 0; i < items.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const Item& it = items[i];
     auto& r = res[i];
     if (it.task == "generation") {

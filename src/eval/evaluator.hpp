@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "data/item.hpp"
 #include "model/model_io.hpp"
+#include "train/batch.hpp"
 
 namespace medforget {
 
@@ -36,8 +37,9 @@ struct SetSummary {
   Json to_json() const;
 };
 
-std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& items,
-                                       const std::filesystem::path& bench_dir, const EvalOptions& opt);
+// Images come through `images`, so sets that share them (forget, retain) load each once.
+std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& items, ImageCache& images,
+                                       const EvalOptions& opt);
 SetSummary summarize(const std::vector<ItemResult>& results);
 
 }  // namespace medforget

@@ -31,15 +31,6 @@ const DtypeRow kDtypes[] = {
     {"U8", torch::kUInt8},    {"BOOL", torch::kBool},
 };
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 Json as_object(const Json& j, const char* what) {
   if (j.is_null()) return Json::object();
   if (!j.is_object()) fail(std::string("save_checkpoint: ") + what + " must be a JSON object, got " + j.dump());
@@ -80,7 +71,7 @@ torch::Tensor to_torch(const RawTensor& t) {
   torch::Tensor out = torch::empty(t.shape, torch::TensorOptions().dtype(st).device(torch::kCPU));
   size_t want = static_cast<size_t>(out.numel()) * out.element_size();
   if (want != t.data.size())
-    fail("tensor of shape " + shape_str(t.shape) + " " + t.dtype + " needs " + std::to_string(want) +
+    fail("tensor of shape " + shape_string(t.shape) + " " + t.dtype + " needs " + std::to_string(want) +
          " bytes, has " + std::to_string(t.data.size()));
   if (want > 0) std::memcpy(out.data_ptr(), t.data.data(), want);
   return out;
@@ -181,18 +172,18 @@ std::map<std::string, torch::Tensor> load_checkpoint_tensors(const std::filesyst
     names.insert(name);
     auto it = raw.find(name);
     if (it == raw.end())
-      fail(st.string() + ": missing tensor '" + name + "' (expected shape " + shape_str(shape) + ", " + want_dtype +
+      fail(st.string() + ": missing tensor '" + name + "' (expected shape " + shape_string(shape) + ", " + want_dtype +
            ")");
     if (it->second.shape != shape)
-      fail(st.string() + ": tensor '" + name + "': wrong shape: expected " + shape_str(shape) + ", got " +
-           shape_str(it->second.shape));
+      fail(st.string() + ": tensor '" + name + "': wrong shape: expected " + shape_string(shape) + ", got " +
+           shape_string(it->second.shape));
     if (it->second.dtype != want_dtype)
       fail(st.string() + ": tensor '" + name + "': wrong dtype: expected " + want_dtype + " (torch_dtype " +
            cfg.torch_dtype + "), got " + it->second.dtype);
   }
   for (const auto& [name, t] : raw)
     if (!names.count(name))
-      fail(st.string() + ": unexpected tensor '" + name + "' (shape " + shape_str(t.shape) +
+      fail(st.string() + ": unexpected tensor '" + name + "' (shape " + shape_string(t.shape) +
            ") that the model does not have");
 
   std::map<std::string, torch::Tensor> out;

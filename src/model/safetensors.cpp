@@ -23,15 +23,6 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr const char* kMetadataKey = "__metadata__";
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 // numel × elem, or nullopt-like false on overflow / negative dims.
 bool byte_count(const std::vector<int64_t>& shape, size_t elem, uint64_t* out) {
   uint64_t n = elem;
@@ -86,9 +77,9 @@ void write_safetensors(const std::filesystem::path& p, const std::map<std::strin
       fail(ctx + ": " + e.what());
     }
     uint64_t want;
-    if (!byte_count(t.shape, elem, &want)) fail(ctx + ": invalid shape " + shape_str(t.shape));
+    if (!byte_count(t.shape, elem, &want)) fail(ctx + ": invalid shape " + shape_string(t.shape));
     if (want != t.data.size())
-      fail(ctx + ": shape " + shape_str(t.shape) + " × " + t.dtype + " needs " + std::to_string(want) +
+      fail(ctx + ": shape " + shape_string(t.shape) + " × " + t.dtype + " needs " + std::to_string(want) +
            " bytes, data has " + std::to_string(t.data.size()));
     header[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + want}}};
     offset += want;
@@ -196,9 +187,9 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
     if (e.end < e.begin)
       fail(ctx + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "] end before begin");
     uint64_t want;
-    if (!byte_count(t.shape, elem, &want)) fail(ctx + ": shape " + shape_str(t.shape) + " overflows");
+    if (!byte_count(t.shape, elem, &want)) fail(ctx + ": shape " + shape_string(t.shape) + " overflows");
     if (want != e.end - e.begin)
-      fail(ctx + ": shape " + shape_str(t.shape) + " × " + t.dtype + " (" + std::to_string(elem) + " bytes) = " +
+      fail(ctx + ": shape " + shape_string(t.shape) + " × " + t.dtype + " (" + std::to_string(elem) + " bytes) = " +
            std::to_string(want) + " bytes, but data_offsets [" + std::to_string(e.begin) + ", " +
            std::to_string(e.end) + "] span " + std::to_string(e.end - e.begin));
     if (e.end > data_size)
@@ -239,6 +230,15 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
     if (!in) fail(file + ": tensor '" + e.name + "': cannot read its data (file changed while reading?)");
   }
   return out;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
 }
 
 }  // namespace medforget

@@ -17,6 +17,7 @@ struct RawTensor {
 };
 
 size_t dtype_size(const std::string& dtype);  // Error for unknown dtypes
+std::string shape_string(const std::vector<int64_t>& shape);  // "[2, 3]", for messages
 
 // Writes atomically; tensors in name order (deterministic bytes).
 void write_safetensors(const std::filesystem::path& p, const std::map<std::string, RawTensor>& tensors,

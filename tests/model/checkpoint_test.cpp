@@ -22,16 +22,7 @@ using medforget::test::TempDir;
 
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig c = model_preset("tiny");
-  c.vocab_size = 100;
-  c.pad_token_id = 0;
-  c.eos_token_id = 1;
-  c.vision_start_token_id = 2;
-  c.image_token_id = 3;
-  c.vision_end_token_id = 4;
-  return c;
-}
+ModelConfig tiny_config() { return model_preset_with_ids("tiny", 100); }
 
 // A few named parameters with awkward values (NaN, Inf, -0, denormals).
 NamedTensors make_tensors(uint64_t seed) {

@@ -12,16 +12,7 @@ using medforget::test::expect_contains;
 
 namespace {
 
-ModelConfig filled(const std::string& preset) {
-  ModelConfig c = model_preset(preset);
-  c.vocab_size = 300;
-  c.pad_token_id = 0;
-  c.eos_token_id = 2;
-  c.image_token_id = 5;
-  c.vision_start_token_id = 4;
-  c.vision_end_token_id = 6;
-  return c;
-}
+ModelConfig filled(const std::string& preset) { return model_preset_with_ids(preset, 300); }
 
 }  // namespace
 
