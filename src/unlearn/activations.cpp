@@ -1,9 +1,11 @@
 #include "unlearn/activations.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "core/rng.hpp"
 
 namespace medforget {
 
@@ -12,6 +14,32 @@ std::vector<int> top_layers(int n_layers, double fraction) {
   int n = std::max(1, static_cast<int>(std::lround(fraction * n_layers)));
   std::vector<int> out;
   for (int i = n_layers - n; i < n_layers; ++i) out.push_back(i);
+  return out;
+}
+
+std::vector<const Item*> sample_items(const std::vector<Item>& items, int cap, uint64_t seed, const std::string& label) {
+  std::vector<const Item*> out;
+  for (const auto& it : items) out.push_back(&it);
+  if (cap > 0 && out.size() > static_cast<size_t>(cap)) {
+    Rng(seed).fork(label).shuffle(out);
+    out.resize(static_cast<size_t>(cap));
+    std::sort(out.begin(), out.end(), [](const Item* a, const Item* b) { return a->id < b->id; });
+  }
+  return out;
+}
+
+// Training examples of `items`, or their text-only form (no vision block).
+static std::vector<Example> encode_items(const std::vector<Item>& items, LoadedModel& m, ImageCache& images,
+                                         bool text_only) {
+  if (!text_only) return make_examples(items, m.tokenizer, m.config, images);
+  std::vector<Example> out;
+  for (const auto& it : items) {
+    Example e;
+    e.id = it.id;
+    e.chat = encode_chat(m.tokenizer, it.prompt, it.answer, 0, m.config.max_position_embeddings);
+    e.image = images.get(it.image);  // collate stacks images; the forward pass drops them
+    out.push_back(std::move(e));
+  }
   return out;
 }
 
@@ -31,7 +59,7 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
   Taps& taps = m.model->taps();
   taps.clear();
   for (size_t k = 0; k < modules.size(); ++k) {
-    taps.add(modules[k], TapSite::Output, [&, k](const torch::Tensor& x, const TapContext& ctx) {
+    taps.add(modules[k], opt.site, [&, k](const torch::Tensor& x, const TapContext& ctx) {
       torch::Tensor a;
       if (ctx.in_vision) {
         a = x.dim() == 3 ? x.mean(1) : x;  // [B, N, D] -> [B, D]
@@ -53,10 +81,11 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
     for (size_t s = 0; s < items.size(); s += bs) {
       batch_items.clear();
       for (size_t i = s; i < std::min(items.size(), s + bs); ++i) batch_items.push_back(*items[i]);
-      auto ex = make_examples(batch_items, m.tokenizer, m.config, images);
+      auto ex = encode_items(batch_items, m, images, opt.text_only);
       std::vector<const Example*> ptrs;
       for (const auto& e : ex) ptrs.push_back(&e);
       Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
+      if (opt.text_only) b.images = torch::Tensor();
       m.model->forward(b.input());
       prog.tick(ex.size());
     }

@@ -13,6 +13,8 @@ struct ActivationOptions {
   double alpha = 0.3;              // weight of the vision-token mean in LM layers
   bool separate_modalities = true;  // false: one mean over all tokens (ablation)
   int batch_size = 16;
+  TapSite site = TapSite::Output;   // Input: the Linear's input (e.g. down_proj's: the MLP's neurons)
+  bool text_only = false;           // encode without the vision block and run without images (MANU)
 };
 
 struct ActivationTable {
@@ -22,7 +24,8 @@ struct ActivationTable {
 
 // LM Linears (model.*): α·mean(vision tokens) + (1-α)·mean(text tokens) per
 // item; vision-tower / merger Linears (visual.*): the mean over the image's
-// tokens. Rows follow `items`.
+// tokens. Rows follow `items`. With text_only, vision Linears are never
+// called and must not be asked for.
 ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images,
                                     const std::vector<std::string>& modules, const ActivationOptions& opt,
                                     const torch::Device& device, const std::string& label);
@@ -30,5 +33,8 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
 // The decoder layers an edit touches: the top `fraction` of them (at least
 // one), e.g. 0.2 of 28 layers -> 22..27 as in the CHIP paper.
 std::vector<int> top_layers(int n_layers, double fraction);
+
+// Up to `cap` items of `items` (all when cap is 0), a seeded sample in id order.
+std::vector<const Item*> sample_items(const std::vector<Item>& items, int cap, uint64_t seed, const std::string& label);
 
 }  // namespace medforget

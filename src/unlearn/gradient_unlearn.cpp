@@ -66,8 +66,49 @@ class BatchStream {
 
 }  // namespace
 
+namespace {
+
+// The parameters a run trains, and (when confined) their frozen entries.
+struct TrainSet {
+  std::vector<torch::Tensor> params, masks, originals;
+};
+
+TrainSet trainable(torch::nn::Module& model, const std::vector<TrainableEntries>& only) {
+  TrainSet t;
+  if (only.empty()) {
+    t.params = model.parameters();
+    return t;
+  }
+  auto named = model.named_parameters();
+  for (auto& p : named) p.value().set_requires_grad(false);
+  for (const auto& e : only) {
+    if (!named.contains(e.parameter)) fail("unlearn: no parameter '" + e.parameter + "' to train");
+    torch::Tensor& p = named[e.parameter];
+    if (!e.mask.sizes().equals(p.sizes())) fail("unlearn: mask shape differs from '" + e.parameter + "'");
+    p.set_requires_grad(true);
+    t.params.push_back(p);
+    t.masks.push_back(e.mask.to(p.device()));
+    t.originals.push_back(p.detach().clone());
+  }
+  return t;
+}
+
+// Only the trainable entries' gradients count (for the clip norm too).
+void mask_grads(TrainSet& t) {
+  for (size_t i = 0; i < t.masks.size(); ++i)
+    if (t.params[i].grad().defined()) t.params[i].mutable_grad().mul_(t.masks[i].to(t.params[i].scalar_type()));
+}
+
+// Puts the entries outside the masks back (Adam moments could otherwise move them).
+void restore_frozen(TrainSet& t) {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < t.masks.size(); ++i) t.params[i].copy_(torch::where(t.masks[i], t.params[i], t.originals[i]));
+}
+
+}  // namespace
+
 Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string& label,
-                      const StepObjective& objective) {
+                      const StepObjective& objective, const std::vector<TrainableEntries>& only) {
   LoadedModel& m = ctx.model;
   const int bs = params.at("batch_size").get<int>();
   const int epochs = params.at("epochs").get<int>();
@@ -82,7 +123,8 @@ Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string
   Rng rng = Rng(ctx.seed).fork("unlearn:" + label);
   BatchStream fs(forget, bs, rng.fork("forget")), rs(retain, bs, rng.fork("retain"));
   m.model->train();
-  torch::optim::AdamW optim(m.model->parameters(), torch::optim::AdamWOptions(lr).weight_decay(0.0));
+  TrainSet train = trainable(*m.model, only);
+  torch::optim::AdamW optim(train.params, torch::optim::AdamWOptions(lr).weight_decay(0.0));
   Progress prog(label, static_cast<size_t>(steps));
   const auto t0 = std::chrono::steady_clock::now();
   Json last = Json::object();
@@ -95,8 +137,10 @@ Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string
     if (!std::isfinite(loss.item<double>()))
       fail(label + ": the objective became non-finite at step " + std::to_string(s + 1) + " (lower lr?)");
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(m.model->parameters(), params.at("grad_clip").get<double>());
+    mask_grads(train);
+    torch::nn::utils::clip_grad_norm_(train.params, params.at("grad_clip").get<double>());
     optim.step();
+    restore_frozen(train);
     log["loss"] = loss.item<double>();
     std::string extra;
     for (const auto& [k, v] : log.items()) {
@@ -108,6 +152,7 @@ Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string
     last = log;
   }
   prog.done();
+  for (auto& p : m.model->parameters()) p.set_requires_grad(true);
   m.model->eval();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {{"steps", steps}, {"seconds", secs}, {"last", last}, {"n_forget_examples", forget.size()}};

@@ -18,9 +18,19 @@ void check_gradient_options(const std::string& label, const Json& params);
 // line and provenance (e.g. {"forget_nll": 3.2}).
 using StepObjective = std::function<torch::Tensor(const Batch& forget, const Batch& retain, Json& log)>;
 
+// Confines training to the true entries of `mask` in one parameter (e.g. the
+// rows of a few neurons); with any of these given, every other parameter and
+// entry stays bit-identical.
+struct TrainableEntries {
+  std::string parameter;
+  torch::Tensor mask;  // bool, the parameter's shape
+};
+
 // Runs epochs × ceil(|forget| / batch_size) steps of AdamW at a constant
-// learning rate. Returns {"steps", "seconds", "last": log of the last step}.
-Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string& label, const StepObjective& objective);
+// learning rate, on every weight or only on `only`. Returns {"steps",
+// "seconds", "last": log of the last step}.
+Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string& label, const StepObjective& objective,
+                      const std::vector<TrainableEntries>& only = {});
 
 // Loads another copy of a checkpoint (frozen, eval mode) on ctx's device:
 // the original model for KL-Min, the reference policy for NPO.

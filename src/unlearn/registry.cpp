@@ -8,6 +8,8 @@ namespace medforget {
 std::unique_ptr<Method> make_chip();
 std::unique_ptr<Method> make_graddiff();
 std::unique_ptr<Method> make_kl_min();
+std::unique_ptr<Method> make_manu();
+std::unique_ptr<Method> make_mip_editor();
 std::unique_ptr<Method> make_npo();
 std::unique_ptr<Method> make_retrain();
 
@@ -16,6 +18,8 @@ const std::vector<MethodInfo>& method_registry() {
       {"chip", make_chip},
       {"graddiff", make_graddiff},
       {"kl_min", make_kl_min},
+      {"manu", make_manu},
+      {"mip_editor", make_mip_editor},
       {"npo", make_npo},
       {"retrain", make_retrain},
   };

@@ -8,36 +8,16 @@
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
 #include "test_util.hpp"
+#include "unlearn/unlearn_helpers.hpp"
 #include "unlearn/method.hpp"
 #include "unlearn/request.hpp"
 
 using namespace medforget;
 namespace fs = std::filesystem;
 
-namespace {
-
-// Mean over a set's items of the reference answer's mean token log-probability.
-double mean_answer_logprob(const fs::path& jsonl) {
-  double s = 0;
-  size_t n = 0;
-  for (const auto& j : read_jsonl(jsonl)) s += j.at("answer_mean_logprob").get<double>(), ++n;
-  return n ? s / static_cast<double>(n) : 0;
-}
-
-Json eval_sets(const fs::path& model, const fs::path& bench, const fs::path& out) {
-  auto r = test::run_cli("eval --model " + model.string() + " --bench " + bench.string() +
-                         " --level patient --sets forget,retain --out " + out.string());
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return read_json(out / "summary.json").at("sets");
-}
-
-torch::Tensor tensor_of(const std::map<std::string, RawTensor>& t, const std::string& name) {
-  auto it = t.find(name);
-  if (it == t.end()) ADD_FAILURE() << "no tensor " << name;
-  return to_torch(it->second);
-}
-
-}  // namespace
+using test::eval_sets;
+using test::mean_answer_logprob;
+using test::tensor_of;
 
 TEST(UnlearnRequest, DefaultSplitAndNamedTargetsAndErrors) {
   test::TempDir t;
@@ -70,8 +50,8 @@ TEST(UnlearnRequest, DefaultSplitAndNamedTargetsAndErrors) {
 }
 
 TEST(UnlearnMethods, RegistryAndOptionParsing) {
-  for (const auto& name : {"chip", "graddiff", "kl_min", "npo", "retrain"}) EXPECT_NO_THROW(make_method(name));
-  test::expect_contains(test::error_of([] { make_method("magic"); }), "known: chip, graddiff");
+  for (const auto& name : {"chip", "graddiff", "kl_min", "manu", "mip_editor", "npo", "retrain"}) EXPECT_NO_THROW(make_method(name));
+  test::expect_contains(test::error_of([] { make_method("magic"); }), "known: chip, graddiff, kl_min, manu, mip_editor");
   auto chip = make_method("chip");
   Json p = resolve_method_params(*chip, std::vector<std::string>{"k=0.2", "siblings=false", "cap=7"});
   EXPECT_DOUBLE_EQ(p["k"].get<double>(), 0.2);
