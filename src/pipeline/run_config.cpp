@@ -41,6 +41,8 @@ RunConfig default_grid_config(const std::string& preset) {
                 {"graddiff", "graddiff", "GradDiff", Json::object()},
                 {"kl_min", "kl_min", "KL-Min", Json::object()},
                 {"npo", "npo", "NPO", Json::object()},  // reference: the level's Retrain model
+                {"manu", "manu", "MANU", Json::object()},
+                {"mip_editor", "mip_editor", "MIP-Editor", Json::object()},
                 {"chip", "chip", "CHIP", Json::object()},
                 {"chip_no_siblings", "chip", "CHIP w/o siblings", {{"siblings", false}}},
                 {"chip_lang_only", "chip", "CHIP language only", {{"merger", false}}},

@@ -43,9 +43,15 @@ static std::vector<Example> encode_items(const std::vector<Item>& items, LoadedM
   return out;
 }
 
-static torch::Tensor masked_mean(const torch::Tensor& x, const torch::Tensor& mask) {
-  auto m = mask.to(x.dtype()).unsqueeze(-1);  // [B, T, 1]
-  return (x * m).sum(1) / m.sum(1).clamp_min(1);
+// Σ_t w[b,t]·x[b,t,:] as one batched matrix product (no [B, T, D] temporary).
+static torch::Tensor weighted_sum(const torch::Tensor& x, const torch::Tensor& w) {
+  return torch::bmm(w.to(x.dtype()).unsqueeze(1), x).squeeze(1);
+}
+
+// Per-row weights that average over `mask` (rows with an empty mask get 0).
+static torch::Tensor mean_weights(const torch::Tensor& mask) {
+  auto m = mask.to(torch::kFloat32);
+  return m / m.sum(1, /*keepdim=*/true).clamp_min(1);
 }
 
 ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images,
@@ -65,10 +71,11 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
         a = x.dim() == 3 ? x.mean(1) : x;  // [B, N, D] -> [B, D]
       } else {
         auto text = ctx.token_mask.logical_and(ctx.vision_mask.logical_not());
-        if (opt.separate_modalities)
-          a = opt.alpha * masked_mean(x, ctx.vision_mask) + (1 - opt.alpha) * masked_mean(x, text);
-        else
-          a = masked_mean(x, ctx.token_mask);
+        // α·mean(vision) + (1-α)·mean(text) is one weighted sum over the tokens.
+        auto w = opt.separate_modalities
+                     ? opt.alpha * mean_weights(ctx.vision_mask) + (1 - opt.alpha) * mean_weights(text)
+                     : mean_weights(ctx.token_mask);
+        a = weighted_sum(x, w);
       }
       chunks[k].push_back(a.to(torch::kFloat32).to(torch::kCPU));
       return torch::Tensor();

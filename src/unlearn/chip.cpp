@@ -15,6 +15,9 @@
 // Ablations (the paper's Table 5): siblings=false, merger=false (language
 // layers only), zero_out=true, separate_modalities=false.
 #include <algorithm>
+#include <sys/resource.h>
+
+#include <chrono>
 #include <map>
 #include <numeric>
 
@@ -28,6 +31,43 @@
 
 namespace medforget {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// CPU seconds of the whole process (all threads): steadier than wall time when
+// other work shares the machine.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+struct Timed {
+  double wall = 0, cpu = 0;
+};
+
+// One no-grad forward pass over `items` with no taps: what CHIP's cost is
+// compared with (the paper: CHIP costs about one forward pass).
+Timed plain_forward_seconds(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int batch_size,
+                             const torch::Device& device) {
+  torch::NoGradGuard ng;
+  m.model->eval();
+  m.model->taps().clear();
+  std::vector<Item> batch;
+  const auto t0 = Clock::now();
+  const double c0 = cpu_seconds();
+  for (size_t s = 0; s < items.size(); s += static_cast<size_t>(batch_size)) {
+    batch.clear();
+    for (size_t i = s; i < std::min(items.size(), s + static_cast<size_t>(batch_size)); ++i) batch.push_back(*items[i]);
+    auto ex = make_examples(batch, m.tokenizer, m.config, images);
+    std::vector<const Example*> ptrs;
+    for (const auto& e : ex) ptrs.push_back(&e);
+    m.model->forward(collate(ptrs, m.tokenizer.pad_id(), false, device).input());
+  }
+  return {seconds(t0, Clock::now()), cpu_seconds() - c0};
+}
 
 class Chip : public Method {
  public:
@@ -43,7 +83,8 @@ class Chip : public Method {
             {"zero_out", false, "zero the selected rows instead of projecting (an ablation)"},
             {"separate_modalities", true, "α-weighted vision/text means (false: one mean, an ablation)"},
             {"cap", 500, "items per node of the request level used for activations (0: all)"},
-            {"batch_size", 16, "items per forward pass"}};
+            {"batch_size", 16, "items per forward pass"},
+            {"measure_forward", false, "also time one plain no-grad forward pass over the items read (speed audits)"}};
   }
 
   void check(const Json& p) const override {
@@ -74,7 +115,20 @@ class Chip : public Method {
     ao.alpha = alpha;
     ao.separate_modalities = p.at("separate_modalities").get<bool>();
     ao.batch_size = p.at("batch_size").get<int>();
+    // The plain pass is timed first, after a one-batch warm-up that neither
+    // timing includes, so both see warm caches.
+    Timed plain;
+    const bool measure = p.at("measure_forward").get<bool>();
+    if (measure) {
+      const size_t warm = std::min<size_t>(plan.items.size(), static_cast<size_t>(ao.batch_size));
+      plain_forward_seconds(m, {plan.items.begin(), plan.items.begin() + static_cast<std::ptrdiff_t>(warm)}, ctx.images,
+                            ao.batch_size, ctx.device);
+      plain = plain_forward_seconds(m, plan.items, ctx.images, ao.batch_size, ctx.device);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
     ActivationTable acts = collect_activations(m, plan.items, ctx.images, modules, ao, ctx.device, "chip activations");
+    const auto t1 = std::chrono::steady_clock::now();
 
     std::vector<int64_t> f_rows, r_rows;
     for (size_t i = 0; i < plan.items.size(); ++i)
@@ -125,7 +179,18 @@ class Chip : public Method {
       dump.add(modules[mi], sel, D, Q, score);
     }
     if (!ctx.dump_dir.empty()) dump.write(ctx.dump_dir, layers);
-    return {{"layers", layers},
+    const auto t2 = std::chrono::steady_clock::now();
+    const double chip_cpu = cpu_seconds() - c0;
+    Json timing = {{"activation_seconds", seconds(t0, t1)}, {"edit_seconds", seconds(t1, t2)},
+                   {"chip_seconds", seconds(t0, t2)}, {"chip_cpu_seconds", chip_cpu}};
+    if (measure) {
+      timing["plain_forward_seconds"] = plain.wall;
+      timing["plain_forward_cpu_seconds"] = plain.cpu;
+      timing["chip_over_forward"] = seconds(t0, t2) / plain.wall;
+      timing["chip_over_forward_cpu"] = chip_cpu / plain.cpu;
+    }
+    return {{"timing", timing},
+            {"layers", layers},
             {"n_items", plan.items.size()},
             {"n_forget_items", f_rows.size()},
             {"n_retain_items", r_rows.size()},

@@ -33,7 +33,9 @@ Json run_unlearn(const UnlearnJob& job) {
   log_info("unlearn: " + job.method + " at the " + job.level + " level: " + std::to_string(req.targets.size()) +
            " target(s), " + std::to_string(req.forget.size()) + " forget / " + std::to_string(req.retain.size()) +
            " retain items");
+  const auto t_run = std::chrono::steady_clock::now();
   Json report = method->run(ctx, params);
+  const double method_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   Json prov = {{"format", "medforget-provenance"},
@@ -47,6 +49,7 @@ Json run_unlearn(const UnlearnJob& job) {
                {"seed", job.seed},
                {"device", job.device},
                {"wall_seconds", secs},
+               {"method_seconds", method_secs},  // the method alone, without loading the model
                {"report", report},
                {"command_line", command_line()},
                {"medforget_version", kMedforgetVersion}};

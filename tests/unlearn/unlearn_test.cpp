@@ -99,8 +99,14 @@ TEST(UnlearnCli, ChipProjectsOnlyTheSelectedRowsOntoTheComplement) {
   test::TempDir t;
   auto out = t / "chip", dump = t / "dump";
   auto r = test::run_cli("unlearn --model " + f.model.string() + " --bench " + f.bench.string() +
-                         " --level patient --method chip --opt k=0.25 --dump " + dump.string() + " --out " + out.string());
+                         " --level patient --method chip --opt k=0.25 --opt measure_forward=true --dump " + dump.string() +
+                         " --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The speed audit: CHIP's own time next to one plain forward pass over the same items.
+  Json timing = read_json(out / "provenance.json")["report"]["timing"];
+  EXPECT_GT(timing["plain_forward_seconds"].get<double>(), 0) << timing.dump();
+  EXPECT_GT(timing["chip_over_forward"].get<double>(), 0) << timing.dump();
+  EXPECT_GE(timing["chip_seconds"].get<double>(), timing["activation_seconds"].get<double>());
   auto before = read_safetensors(f.model / "model.safetensors"), after = read_safetensors(out / "model.safetensors");
   auto d = read_safetensors(dump / "chip.safetensors");
   Json layers = read_json(dump / "chip.json")["layers"];
