@@ -1,6 +1,8 @@
 // probe_runtime needs libtorch, so it lives in the torch library.
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -9,7 +11,18 @@
 
 namespace medforget {
 
+// Debian's OpenBLAS (pthread build) runs its own thread pool beside libtorch's
+// OpenMP one; on 2 cores a training step then keeps three threads busy and runs
+// 1.65x slower (small preset: 1.2 vs 2.0 steps/s, docs/RESULTS.md). Unless the
+// user set OPENBLAS_NUM_THREADS, BLAS calls stay on the calling thread.
+static void single_threaded_openblas() {
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
+}
+
 void configure_threads() {
+  single_threaded_openblas();
   int n = 0;
   if (const char* t = std::getenv("MEDFORGET_THREADS")) n = std::atoi(t);
   if (n <= 0 && std::getenv("OMP_NUM_THREADS")) return;  // libtorch already honours it
