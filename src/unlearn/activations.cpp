@@ -5,7 +5,6 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
-#include "core/rng.hpp"
 
 namespace medforget {
 
@@ -17,14 +16,17 @@ std::vector<int> top_layers(int n_layers, double fraction) {
   return out;
 }
 
+void keep_sample(std::vector<const Item*>& items, int cap, Rng rng) {
+  if (cap <= 0 || items.size() <= static_cast<size_t>(cap)) return;
+  rng.shuffle(items);
+  items.resize(static_cast<size_t>(cap));
+  std::sort(items.begin(), items.end(), [](const Item* a, const Item* b) { return a->id < b->id; });
+}
+
 std::vector<const Item*> sample_items(const std::vector<Item>& items, int cap, uint64_t seed, const std::string& label) {
   std::vector<const Item*> out;
   for (const auto& it : items) out.push_back(&it);
-  if (cap > 0 && out.size() > static_cast<size_t>(cap)) {
-    Rng(seed).fork(label).shuffle(out);
-    out.resize(static_cast<size_t>(cap));
-    std::sort(out.begin(), out.end(), [](const Item* a, const Item* b) { return a->id < b->id; });
-  }
+  keep_sample(out, cap, Rng(seed).fork(label));
   return out;
 }
 
@@ -44,6 +46,23 @@ static std::vector<Example> encode_items(const std::vector<Item>& items, LoadedM
 }
 
 // Σ_t w[b,t]·x[b,t,:] as one batched matrix product (no [B, T, D] temporary).
+void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int batch_size,
+                    const torch::Device& device, bool text_only,
+                    const std::function<void(const Batch& b, size_t first_row)>& fn) {
+  const size_t bs = static_cast<size_t>(std::max(1, batch_size));
+  std::vector<Item> batch_items;
+  for (size_t s = 0; s < items.size(); s += bs) {
+    batch_items.clear();
+    for (size_t i = s; i < std::min(items.size(), s + bs); ++i) batch_items.push_back(*items[i]);
+    auto ex = encode_items(batch_items, m, images, text_only);
+    std::vector<const Example*> ptrs;
+    for (const auto& e : ex) ptrs.push_back(&e);
+    Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
+    if (text_only) b.images = torch::Tensor();
+    fn(b, s);
+  }
+}
+
 static torch::Tensor weighted_sum(const torch::Tensor& x, const torch::Tensor& w) {
   return torch::bmm(w.to(x.dtype()).unsqueeze(1), x).squeeze(1);
 }
@@ -81,21 +100,12 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
       return torch::Tensor();
     });
   }
-  std::vector<Item> batch_items;
   Progress prog(label, items.size());
-  const size_t bs = static_cast<size_t>(std::max(1, opt.batch_size));
   try {
-    for (size_t s = 0; s < items.size(); s += bs) {
-      batch_items.clear();
-      for (size_t i = s; i < std::min(items.size(), s + bs); ++i) batch_items.push_back(*items[i]);
-      auto ex = encode_items(batch_items, m, images, opt.text_only);
-      std::vector<const Example*> ptrs;
-      for (const auto& e : ex) ptrs.push_back(&e);
-      Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
-      if (opt.text_only) b.images = torch::Tensor();
+    for_each_batch(m, items, images, opt.batch_size, device, opt.text_only, [&](const Batch& b, size_t) {
       m.model->forward(b.input());
-      prog.tick(ex.size());
-    }
+      prog.tick(b.sample_ids.size());
+    });
   } catch (...) {
     taps.clear();
     throw;

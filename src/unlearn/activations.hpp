@@ -2,9 +2,11 @@
 // Per-item activation summaries of chosen Linear outputs, collected with taps
 // in batched, gradient-free forward passes over the items' training examples
 // (prompt + answer + image). What CHIP (and its ablations) score and contrast.
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "unlearn/method.hpp"
 
 namespace medforget {
@@ -34,7 +36,16 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
 // one), e.g. 0.2 of 28 layers -> 22..27 as in the CHIP paper.
 std::vector<int> top_layers(int n_layers, double fraction);
 
+// Keeps at most `cap` of `items` (all when cap is 0): a sample drawn with `rng`,
+// in id order.
+void keep_sample(std::vector<const Item*>& items, int cap, Rng rng);
 // Up to `cap` items of `items` (all when cap is 0), a seeded sample in id order.
 std::vector<const Item*> sample_items(const std::vector<Item>& items, int cap, uint64_t seed, const std::string& label);
+
+// Encodes `items` batch by batch (training examples, or text-only ones with no
+// image) and hands each batch and the row of its first item to `fn`.
+void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int batch_size,
+                    const torch::Device& device, bool text_only,
+                    const std::function<void(const Batch& b, size_t first_row)>& fn);
 
 }  // namespace medforget

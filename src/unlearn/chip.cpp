@@ -55,17 +55,10 @@ Timed plain_forward_seconds(LoadedModel& m, const std::vector<const Item*>& item
   torch::NoGradGuard ng;
   m.model->eval();
   m.model->taps().clear();
-  std::vector<Item> batch;
   const auto t0 = Clock::now();
   const double c0 = cpu_seconds();
-  for (size_t s = 0; s < items.size(); s += static_cast<size_t>(batch_size)) {
-    batch.clear();
-    for (size_t i = s; i < std::min(items.size(), s + static_cast<size_t>(batch_size)); ++i) batch.push_back(*items[i]);
-    auto ex = make_examples(batch, m.tokenizer, m.config, images);
-    std::vector<const Example*> ptrs;
-    for (const auto& e : ex) ptrs.push_back(&e);
-    m.model->forward(collate(ptrs, m.tokenizer.pad_id(), false, device).input());
-  }
+  for_each_batch(m, items, images, batch_size, device, /*text_only=*/false,
+                 [&](const Batch& b, size_t) { m.model->forward(b.input()); });
   return {seconds(t0, Clock::now()), cpu_seconds() - c0};
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/rng.hpp"
+#include "unlearn/activations.hpp"
 
 namespace medforget {
 
@@ -16,11 +16,7 @@ ChipPlan plan_items(const ForgetRequest& req, int cap, uint64_t seed) {
   const bool has_below = req.level != Level::Section;
   const Level below = has_below ? static_cast<Level>(static_cast<int>(req.level) + 1) : req.level;
   for (auto& [node, items] : by_node) {
-    if (cap > 0 && static_cast<int>(items.size()) > cap) {
-      rng.fork(node).shuffle(items);
-      items.resize(static_cast<size_t>(cap));
-      std::sort(items.begin(), items.end(), [](const Item* a, const Item* b) { return a->id < b->id; });
-    }
+    keep_sample(items, cap, rng.fork(node));
     for (const Item* it : items) {
       const auto row = static_cast<int64_t>(p.items.size());
       p.items.push_back(it);

@@ -64,13 +64,9 @@ class BatchStream {
   size_t pos_ = 0;
 };
 
-}  // namespace
-
-namespace {
-
-// The parameters a run trains, and (when confined) their frozen entries.
+// The parameters a run trains, and (when confined) which of their entries.
 struct TrainSet {
-  std::vector<torch::Tensor> params, masks, originals;
+  std::vector<torch::Tensor> params, masks;
 };
 
 TrainSet trainable(torch::nn::Module& model, const std::vector<TrainableEntries>& only) {
@@ -88,21 +84,16 @@ TrainSet trainable(torch::nn::Module& model, const std::vector<TrainableEntries>
     p.set_requires_grad(true);
     t.params.push_back(p);
     t.masks.push_back(e.mask.to(p.device()));
-    t.originals.push_back(p.detach().clone());
   }
   return t;
 }
 
-// Only the trainable entries' gradients count (for the clip norm too).
+// Only the trainable entries' gradients count (for the clip norm too). With no
+// weight decay, AdamW moves an entry whose gradient was always 0 by exactly 0
+// (its moments stay 0), so every other entry stays bit-identical.
 void mask_grads(TrainSet& t) {
   for (size_t i = 0; i < t.masks.size(); ++i)
     if (t.params[i].grad().defined()) t.params[i].mutable_grad().mul_(t.masks[i].to(t.params[i].scalar_type()));
-}
-
-// Puts the entries outside the masks back (Adam moments could otherwise move them).
-void restore_frozen(TrainSet& t) {
-  torch::NoGradGuard ng;
-  for (size_t i = 0; i < t.masks.size(); ++i) t.params[i].copy_(torch::where(t.masks[i], t.params[i], t.originals[i]));
 }
 
 }  // namespace
@@ -140,7 +131,6 @@ Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string
     mask_grads(train);
     torch::nn::utils::clip_grad_norm_(train.params, params.at("grad_clip").get<double>());
     optim.step();
-    restore_frozen(train);
     log["loss"] = loss.item<double>();
     std::string extra;
     for (const auto& [k, v] : log.items()) {

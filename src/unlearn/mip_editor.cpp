@@ -60,16 +60,8 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
   }
   m.model->eval();
   Progress prog("mip_editor attribution", items.size() * static_cast<size_t>(steps));
-  std::vector<Item> batch_items;
   try {
-    for (size_t b0 = 0; b0 < items.size(); b0 += static_cast<size_t>(batch_size)) {
-      batch_items.clear();
-      for (size_t i = b0; i < std::min(items.size(), b0 + static_cast<size_t>(batch_size)); ++i)
-        batch_items.push_back(*items[i]);
-      auto ex = make_examples(batch_items, m.tokenizer, m.config, images);
-      std::vector<const Example*> ptrs;
-      for (const auto& e : ex) ptrs.push_back(&e);
-      Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
+    for_each_batch(m, items, images, batch_size, device, /*text_only=*/false, [&](const Batch& b, size_t b0) {
       for (int st = 1; st <= steps; ++st) {
         alpha = static_cast<double>(st) / steps;
         m.model->zero_grad();
@@ -90,9 +82,9 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
           if (!acc[k].defined()) acc[k] = torch::zeros({static_cast<int64_t>(items.size()), part.size(1)});
           acc[k].narrow(0, static_cast<int64_t>(b0), part.size(0)).add_(part.to(torch::kCPU));
         }
-        prog.tick(ex.size());
+        prog.tick(b.sample_ids.size());
       }
-    }
+    });
   } catch (...) {
     taps.clear();
     m.model->zero_grad();
