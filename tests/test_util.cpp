@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
 namespace medforget::test {
@@ -38,22 +39,30 @@ CliResult run_cli(const std::string& args) {
 const TrainedTiny& trained_tiny() {
   static TrainedTiny cached;
   if (!cached.model.empty()) return cached;
-  // Keyed by the binary, so a rebuilt medforget never reuses a stale model.
+  // Keyed by the binary (a rebuilt medforget never reuses a stale model) and by
+  // the recipe below.
   struct stat st {};
   if (stat(MEDFORGET_BIN, &st) != 0) throw std::runtime_error(std::string(MEDFORGET_BIN) + ": not built");
   const std::filesystem::path root = MEDFORGET_TEST_CACHE;
   std::filesystem::create_directories(root);
-  const auto dir = root / ("tiny-" + std::to_string(st.st_size) + "-" + std::to_string(st.st_mtime));
+  const auto dir = root / ("tiny-stop-resume-" + std::to_string(st.st_size) + "-" + std::to_string(st.st_mtime));
   int fd = open((root / "lock").c_str(), O_CREAT | O_RDWR, 0644);
   if (fd < 0 || flock(fd, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + (root / "lock").string());
-  TrainedTiny t{dir / "bench", dir / "model"};
+  TrainedTiny t{dir / "bench", dir / "model", dir / "finetune-stop.log", dir / "finetune-resume.log"};
   if (!std::filesystem::exists(t.model / "manifest.json")) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     auto r = run_cli("data build --preset tiny --seed 5 --out " + t.bench.string());
-    if (r.exit_code == 0)
-      r = run_cli("finetune --bench " + t.bench.string() + " --out " + t.model.string() +
-                  " --preset tiny --epochs 40");
+    const std::string ft = "finetune --bench " + t.bench.string() + " --out " + t.model.string() +
+                           " --preset tiny --epochs 40 --checkpoint-every 20";
+    if (r.exit_code == 0) {
+      r = run_cli(ft + " --stop-after 40");
+      std::ofstream(t.stop_log) << r.output;
+    }
+    if (r.exit_code == 0) {
+      r = run_cli(ft);
+      std::ofstream(t.resume_log) << r.output;
+    }
     if (r.exit_code != 0) {
       flock(fd, LOCK_UN);
       close(fd);

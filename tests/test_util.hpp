@@ -29,9 +29,12 @@ CliResult run_cli(const std::string& args);
 
 // A tiny benchmark and a tiny model fine-tuned on it until it memorises it
 // (40 epochs), built once per medforget binary and shared by every test
-// process through a locked cache in the build tree.
+// process through a locked cache in the build tree. The fine-tuning is
+// stopped after 40 steps and resumed by the same command, as a user would
+// after a kill; both runs' output is kept for the tests of that path.
 struct TrainedTiny {
   std::filesystem::path bench, model;
+  std::filesystem::path stop_log, resume_log;
 };
 const TrainedTiny& trained_tiny();
 

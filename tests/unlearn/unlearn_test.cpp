@@ -66,12 +66,15 @@ TEST(UnlearnMethods, RegistryAndOptionParsing) {
                         "expected a value like 500");
 }
 
+// GradDiff on a memorised tiny model falls off a cliff between 5 and 8 epochs
+// (forget/retain GEN score 68/94 at 5, 50/86 at 6, 19/72 at 8); 6 sits where
+// the request is clearly forgotten and the rest kept.
 TEST(UnlearnCli, GradDiffForgetsTheRequestAndKeepsTheRest) {
   const auto& f = test::trained_tiny();
   test::TempDir t;
   auto out = t / "gd";
   auto r = test::run_cli("unlearn --model " + f.model.string() + " --bench " + f.bench.string() +
-                         " --level patient --method graddiff --seed 3 --out " + out.string());
+                         " --level patient --method graddiff --seed 3 --opt epochs=6 --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Json v = eval_sets(f.model, f.bench, t / "ev0"), u = eval_sets(out, f.bench, t / "ev1");
   const double vf = v["forget"]["gen_score"], uf = u["forget"]["gen_score"], ur = u["retain"]["gen_score"];
