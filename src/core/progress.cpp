@@ -44,6 +44,21 @@ void Progress::tick(size_t n, const std::string& extra) {
   }
 }
 
+void Progress::skip(size_t n) {
+  count_ += n;
+  skipped_ += n;
+}
+
+double Progress::rate() const {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return secs > 0 ? static_cast<double>(count_ - skipped_) / secs : 0.0;
+}
+
+double Progress::eta_seconds() const {
+  double r = rate();
+  return (r > 0 && total_ > count_) ? static_cast<double>(total_ - count_) / r : 0.0;
+}
+
 void Progress::done() {
   if (finished_) return;
   finished_ = true;
@@ -53,8 +68,7 @@ void Progress::done() {
 void Progress::draw(bool final) {
   if (quiet()) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double rate = secs > 0 ? count_ / secs : 0.0;
-  double eta = (rate > 0 && total_ > count_) ? (total_ - count_) / rate : 0.0;
+  double rate = this->rate(), eta = eta_seconds();
   int width = 24;
   int fill = total_ ? static_cast<int>(width * std::min<size_t>(count_, total_) / total_) : width;
   std::string bar(fill, '#');

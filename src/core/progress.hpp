@@ -11,12 +11,17 @@ class Progress {
   Progress(std::string label, size_t total);
   ~Progress();
   void tick(size_t n = 1, const std::string& extra = "");
+  // Marks n units as done before this run started (a resumed job): they count
+  // towards the bar but not towards the rate and ETA.
+  void skip(size_t n);
   void done();
+  double rate() const;         // units per second done in this run
+  double eta_seconds() const;  // at that rate; 0 when unknown or finished
 
  private:
   void draw(bool final);
   std::string label_, extra_;
-  size_t total_, count_ = 0;
+  size_t total_, count_ = 0, skipped_ = 0;
   std::chrono::steady_clock::time_point start_, last_;
   bool tty_, finished_ = false;
   int last_decile_ = -1;

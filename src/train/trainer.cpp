@@ -86,7 +86,7 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
     log_info(opt.label + ": resuming at step " + std::to_string(step) + " of " + std::to_string(res.total_steps));
   }
   Progress prog(opt.label, static_cast<size_t>(res.total_steps));
-  prog.tick(static_cast<size_t>(step));
+  prog.skip(static_cast<size_t>(step));
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
   double ema = 0, epoch_sum = 0;

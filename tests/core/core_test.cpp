@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/manifest.hpp"
+#include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "test_util.hpp"
 
@@ -144,4 +146,18 @@ TEST(Fs, StagingDirRemovesLeftoversOfKilledRuns) {
   { StagingDir s(t / "out"); }
   EXPECT_FALSE(std::filesystem::exists(t / "out.tmp-4194000-0"));
   EXPECT_TRUE(std::filesystem::exists(t / ("out.tmp-" + std::to_string(getpid()) + "-999")));
+}
+
+// A resumed job's ETA comes from this run's pace, not from the steps a previous
+// run did (which once showed "2880/7200 139880518.7/s ETA 0s").
+TEST(Progress, ResumedStepsCountTowardsTheBarButNotTheRate) {
+  setenv("MEDFORGET_QUIET", "1", 1);
+  Progress p("test", 2000);
+  p.skip(1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  p.tick(1);
+  EXPECT_LT(p.rate(), 100.0);       // 1 unit in >= 50 ms
+  EXPECT_GT(p.eta_seconds(), 9.0);  // 999 more at that pace
+  p.done();
+  unsetenv("MEDFORGET_QUIET");
 }
