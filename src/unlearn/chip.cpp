@@ -12,6 +12,9 @@
 //  4. Stack a Linear's directions, SVD, keep the smallest rank r whose squared
 //     singular values reach τ of the total: Q = top-r right singular vectors.
 //  5. W_S ← (I - Q Qᵀ) W_S on the selected rows (and bias entries).
+// Per Linear the report also says what share of the forget and retain items'
+// activation energy the edit removes (removed_energy), the measure of whether
+// a request's memory lies in the directions CHIP finds.
 // Ablations (the paper's Table 5): siblings=false, merger=false (language
 // layers only), zero_out=true, separate_modalities=false.
 #include <algorithm>
@@ -166,9 +169,17 @@ class Chip : public Method {
         if (B) B->index_copy_(0, sel_dev, P.matmul(B->index_select(0, sel_dev).unsqueeze(1)).squeeze(1));
       }
       const double norm_after = W.index_select(0, sel_dev).norm().item().toDouble();
+      auto share = removed_share(a, sel, Q, p.at("zero_out").get<bool>());
+      auto mean_of = [](const torch::Tensor& v, const std::vector<int64_t>& rows) {
+        return rows_mean(v.unsqueeze(1), rows).item().toDouble();
+      };
+      Json removed = {{"forget_of_selected", mean_of(share.of_selected, f_rows)},
+                      {"retain_of_selected", mean_of(share.of_selected, r_rows)},
+                      {"forget_of_layer", mean_of(share.of_layer, f_rows)},
+                      {"retain_of_layer", mean_of(share.of_layer, r_rows)}};
       layers.push_back({{"module", modules[mi]},    {"neurons", n},          {"selected", n_sel},
                         {"directions", dirs.size()}, {"rank", rank},         {"weight_norm_before", norm_before},
-                        {"weight_norm_after", norm_after}});
+                        {"weight_norm_after", norm_after}, {"removed_energy", removed}});
       dump.add(modules[mi], sel, D, Q, score);
     }
     if (!ctx.dump_dir.empty()) dump.write(ctx.dump_dir, layers);

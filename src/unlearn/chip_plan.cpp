@@ -82,4 +82,14 @@ torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, co
   return nrm > 1e-12 ? mu / nrm : torch::Tensor();
 }
 
+RemovedShare removed_share(const torch::Tensor& acts, const torch::Tensor& selected, const torch::Tensor& Q,
+                           bool zero_out) {
+  auto as = acts.index_select(1, selected);
+  auto sel_energy = as.pow(2).sum(1);
+  torch::Tensor removed = zero_out ? sel_energy
+                          : Q.defined() ? as.matmul(Q.to(as.scalar_type())).pow(2).sum(1)
+                                        : torch::zeros_like(sel_energy);
+  return {removed / sel_energy.clamp_min(1e-20), removed / acts.pow(2).sum(1).clamp_min(1e-20)};
+}
+
 }  // namespace medforget

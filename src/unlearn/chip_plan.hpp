@@ -38,4 +38,14 @@ torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, co
 
 torch::Tensor rows_mean(const torch::Tensor& a, const std::vector<int64_t>& rows);
 
+// How much of each item's (pooled) activation the edit removes, as a share of
+// its energy: |Qᵀ a_S|² over |a_S|² (the selected neurons) and over |a|² (the
+// whole layer). Zero-out removes all of a_S; no Q removes nothing. This is the
+// audit of CHIP's premise that the target lives in a few shared directions.
+struct RemovedShare {
+  torch::Tensor of_selected, of_layer;  // [n_items]
+};
+RemovedShare removed_share(const torch::Tensor& acts, const torch::Tensor& selected, const torch::Tensor& Q,
+                           bool zero_out);
+
 }  // namespace medforget

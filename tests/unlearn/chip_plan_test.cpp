@@ -74,3 +74,17 @@ TEST(ChipPlan, SiblingDirectionByHand) {
   p.rows_of_node["twin"] = {2};
   EXPECT_FALSE(sibling_direction(acts, p, "twin", {"s1"}, sel, true).defined());
 }
+
+TEST(ChipPlan, RemovedEnergyShareByHand) {
+  // Item 0: (3, 4, 0, 12): selected {0,1} energy 25 of 169. Item 1: (0, 2, 1, 0).
+  auto acts = torch::tensor({3.f, 4.f, 0.f, 12.f, 0.f, 2.f, 1.f, 0.f}).view({2, 4});
+  auto sel = torch::tensor({0, 1}, torch::kLong);
+  auto q = torch::tensor({1.f, 0.f}).view({2, 1});  // removes neuron 0's component
+  auto s = removed_share(acts, sel, q, false);
+  EXPECT_TRUE(torch::allclose(s.of_selected, torch::tensor({9.f / 25, 0.f}))) << s.of_selected;
+  EXPECT_TRUE(torch::allclose(s.of_layer, torch::tensor({9.f / 169, 0.f}))) << s.of_layer;
+  auto z = removed_share(acts, sel, torch::Tensor(), true);  // zero-out: all of a_S
+  EXPECT_TRUE(torch::allclose(z.of_selected, torch::tensor({1.f, 1.f})));
+  EXPECT_TRUE(torch::allclose(z.of_layer, torch::tensor({25.f / 169, 4.f / 5})));
+  EXPECT_TRUE(torch::equal(removed_share(acts, sel, torch::Tensor(), false).of_layer, torch::zeros({2})));
+}

@@ -130,6 +130,13 @@ TEST(UnlearnCli, ChipProjectsOnlyTheSelectedRowsOntoTheComplement) {
     EXPECT_LT(q.transpose(0, 1).matmul(ws1).abs().max().item<float>(), 1e-4) << m;
     EXPECT_GT((ws1 - ws0).abs().max().item<float>(), 1e-4) << m;
     EXPECT_LE(l["weight_norm_after"].get<double>(), l["weight_norm_before"].get<double>() + 1e-6) << m;
+    // The audit: a share in (0, 1] of the forget items' activation is removed,
+    // no more of the layer than of the selected neurons.
+    const Json& rm = l["removed_energy"];
+    EXPECT_GT(rm["forget_of_selected"].get<double>(), 0) << m << rm.dump();
+    EXPECT_LE(rm["forget_of_selected"].get<double>(), 1 + 1e-6) << m << rm.dump();
+    EXPECT_LE(rm["forget_of_layer"].get<double>(), rm["forget_of_selected"].get<double>() + 1e-6) << m << rm.dump();
+    EXPECT_GE(rm["retain_of_selected"].get<double>(), 0) << m << rm.dump();
   }
   // Ablations: zero-out empties the selected rows; language-only leaves the merger alone.
   auto z = t / "zero";
@@ -139,7 +146,9 @@ TEST(UnlearnCli, ChipProjectsOnlyTheSelectedRowsOntoTheComplement) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto zt = read_safetensors(z / "model.safetensors");
   auto dz = read_safetensors(t / "dz/chip.safetensors");
-  EXPECT_EQ(read_json(t / "dz/chip.json")["layers"].size(), 3u);
+  Json zl = read_json(t / "dz/chip.json")["layers"];
+  EXPECT_EQ(zl.size(), 3u);
+  for (const auto& l : zl) EXPECT_NEAR(l["removed_energy"]["forget_of_selected"].get<double>(), 1.0, 1e-6) << l.dump();
   auto zsel = tensor_of(dz, "model.layers.1.mlp.down_proj.selected");
   EXPECT_EQ(tensor_of(zt, "model.layers.1.mlp.down_proj.weight").index_select(0, zsel).abs().sum().item<float>(), 0);
   EXPECT_TRUE(torch::equal(tensor_of(zt, "visual.merger.mlp.0.weight"), tensor_of(before, "visual.merger.mlp.0.weight")));
