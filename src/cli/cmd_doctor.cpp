@@ -14,7 +14,9 @@ void register_doctor(CLI::App& app) {
     std::printf("libtorch      %s\n", r.torch_version.c_str());
     std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());
     std::printf("threads       %d\n", r.threads);
-    std::printf("sgemm %dx%d  %.1f GFLOP/s\n", r.sgemm_n, r.sgemm_n, r.sgemm_gflops);
+    if (r.blas_threads > 0) std::printf("blas threads  %d\n", r.blas_threads);
+    std::printf("sgemm %dx%d  %.1f GFLOP/s on %d threads (the machine's peak)\n", r.sgemm_n, r.sgemm_n, r.sgemm_gflops,
+                r.sgemm_threads);
   });
 }
 

@@ -10,8 +10,10 @@ struct RuntimeInfo {
   std::string blas_library;  // resolved path of the loaded BLAS shared object
   std::string blas_kind;     // "openblas", "mkl", "reference", "unknown"
   int threads = 0;
+  int blas_threads = 0;       // the OpenBLAS pool the program's work uses (0: not OpenBLAS)
   double sgemm_gflops = 0.0;  // 0 unless measured
   int sgemm_n = 1024;
+  int sgemm_threads = 0;      // BLAS threads during the probe: every core, for the machine's peak
 };
 
 // Reads /proc/self/maps; cheap enough to call at every command start.

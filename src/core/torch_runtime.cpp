@@ -15,11 +15,35 @@ namespace medforget {
 // OpenMP one; on 2 cores a training step then keeps three threads busy and runs
 // 1.65x slower (small preset: 1.2 vs 2.0 steps/s, docs/RESULTS.md). Unless the
 // user set OPENBLAS_NUM_THREADS, BLAS calls stay on the calling thread.
-static void single_threaded_openblas() {
-  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
-  using SetThreads = void (*)(int);
-  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
+static int openblas_threads() {
+  using GetThreads = int (*)();
+  auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return f ? f() : 0;
 }
+
+static void set_openblas_threads(int n) {
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+}
+
+static void single_threaded_openblas() {
+  if (!std::getenv("OPENBLAS_NUM_THREADS")) set_openblas_threads(1);
+}
+
+// The sgemm probe measures the machine's peak, every core, whatever the
+// BLAS pool is set to for training; the previous setting comes back after.
+class AllCoresForBlas {
+ public:
+  AllCoresForBlas() : before_(openblas_threads()) {
+    if (before_ > 0) set_openblas_threads(static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  ~AllCoresForBlas() {
+    if (before_ > 0) set_openblas_threads(before_);
+  }
+
+ private:
+  int before_;
+};
 
 void configure_threads() {
   single_threaded_openblas();
@@ -37,8 +61,11 @@ RuntimeInfo probe_runtime(bool measure_sgemm, double seconds) {
   r.blas_library = loaded_blas_library();
   r.blas_kind = blas_kind_of(r.blas_library);
   r.threads = at::get_num_threads();
+  r.blas_threads = openblas_threads();
   if (measure_sgemm) {
     torch::NoGradGuard ng;
+    AllCoresForBlas all_cores;
+    r.sgemm_threads = r.blas_threads > 0 ? openblas_threads() : r.threads;
     const int64_t n = r.sgemm_n;
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
     auto c = torch::mm(a, b);  // warm-up

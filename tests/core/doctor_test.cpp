@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "core/runtime.hpp"
 #include "test_util.hpp"
@@ -14,6 +16,12 @@ TEST(Doctor, ReportsTorchBlasThreadsAndSgemm) {
   EXPECT_NE(r.output.find("blas          "), std::string::npos);
   EXPECT_NE(r.output.find("threads       "), std::string::npos);
   EXPECT_NE(r.output.find("GFLOP/s"), std::string::npos);
+  // Training keeps OpenBLAS on one thread, but the peak is every core's.
+  if (r.output.find("blas          openblas") != std::string::npos && !std::getenv("OPENBLAS_NUM_THREADS")) {
+    EXPECT_NE(r.output.find("blas threads  1\n"), std::string::npos) << r.output;
+    const std::string all = "on " + std::to_string(std::thread::hardware_concurrency()) + " threads";
+    EXPECT_NE(r.output.find(all), std::string::npos) << r.output;
+  }
 }
 
 TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
