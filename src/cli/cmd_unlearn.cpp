@@ -35,7 +35,7 @@ void register_unlearn(CLI::App& app) {
   cmd->add_option("--bench", bench, "Benchmark directory the request refers to");
   cmd->add_option("--level", job.level, "section | study | patient | institution");
   cmd->add_option("--targets", targets, "Comma-separated node ids of that level (default: the level's forget split)");
-  cmd->add_option("--method", job.method, "chip | graddiff | kl_min | npo | retrain (see --list)");
+  cmd->add_option("--method", job.method, "chip | graddiff | kl_min | manu | mip_editor | npo | retrain (see --list)");
   cmd->add_option("--name", job.name, "Variant name results are keyed by (default: the method; e.g. chip_no_siblings)");
   cmd->add_option("--opt", opts, "Method option key=value (repeatable; see --list)");
   cmd->add_option("--seed", job.seed, "Seed");

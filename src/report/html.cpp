@@ -65,7 +65,7 @@ std::string table_to_html(const Table& t) {
     for (size_t c : cols) {
       const Cell& cell = row.at(c);
       std::string cls = cell.missing ? " class=\"missing\"" : cell.numeric ? " class=\"num\"" : "";
-      out += "<td" + cls + ">" + esc(cell.text) + "</td>";
+      out += "<td" + cls + ">" + (cell.strong ? "<strong>" + esc(cell.text) + "</strong>" : esc(cell.text)) + "</td>";
     }
     out += "</tr>\n";
   }

@@ -1,5 +1,7 @@
 #include "report/report.hpp"
 
+#include <set>
+
 #include "core/fs.hpp"
 #include "report/figures.hpp"
 #include "report/html.hpp"
@@ -56,6 +58,12 @@ ReportOutputs write_report(const std::vector<std::filesystem::path>& inputs,
 
   out.summary_markdown = add_table(table3(rs));
   out.summary_markdown.append("\n").append(add_table(fr_diff_table(rs)));
+  // The pivot says more than fr_diff only when a run covers several levels.
+  const std::string by_level = add_table(fr_diff_by_level_table(rs));
+  std::set<Level> levels;
+  for (const auto& e : rs.entries)
+    if (e.level) levels.insert(*e.level);
+  if (levels.size() > 1) out.summary_markdown.append("\n").append(by_level);
   for (Fig5Metric m : {Fig5Metric::GenScore, Fig5Metric::ClassAcc, Fig5Metric::ClozeAcc})
     add_chart(fig5_name(m), figure5(rs, m), kFig5Caption);
   add_table(generation_table(rs));

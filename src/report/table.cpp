@@ -83,7 +83,7 @@ std::string to_markdown(const Table& t) {
   std::vector<std::vector<std::string>> body;
   for (const auto& row : t.rows) {
     body.emplace_back();
-    for (size_t c : cols) body.back().push_back(md_escape(row[c].text));
+    for (size_t c : cols) body.back().push_back(row[c].strong ? "**" + md_escape(row[c].text) + "**" : md_escape(row[c].text));
   }
   std::vector<size_t> width(cols.size(), 3);
   for (size_t i = 0; i < cols.size(); ++i) {

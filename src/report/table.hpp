@@ -13,6 +13,7 @@ struct Cell {
   std::string csv;       // CSV: machine-readable (method key, "" for missing)
   bool numeric = false;  // right-aligned
   bool missing = false;
+  bool strong = false;   // the best of its column: bold in Markdown and HTML
 };
 
 struct Column {

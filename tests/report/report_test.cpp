@@ -39,6 +39,8 @@ const std::vector<std::string> kAllOutputs{"table3.md",
                                            "table3.csv",
                                            "fr_diff.md",
                                            "fr_diff.csv",
+                                           "fr_diff_by_level.md",
+                                           "fr_diff_by_level.csv",
                                            "fig5_gen_score.svg",
                                            "fig5_class_acc.svg",
                                            "fig5_cloze_acc.svg",
@@ -65,7 +67,8 @@ TEST(ReportStage, WritesEveryOutputAndReturnsTheSummary) {
   EXPECT_EQ(names_in(tmp / "out"), sorted);  // nothing else: no temp files left behind
   for (const auto& f : out.files) EXPECT_GT(fs::file_size(f), 100u) << f;
   EXPECT_EQ(out.summary_markdown,
-            read_text(tmp / "out" / "table3.md") + "\n" + read_text(tmp / "out" / "fr_diff.md"));
+            read_text(tmp / "out" / "table3.md") + "\n" + read_text(tmp / "out" / "fr_diff.md") + "\n" +
+                read_text(tmp / "out" / "fr_diff_by_level.md"));  // several levels: the pivot too
   EXPECT_EQ(out.summary_markdown.rfind("### Table 3.", 0), 0u);
   expect_contains(out.summary_markdown, "### F/R Diff per hierarchy level");
   EXPECT_EQ(out.bench_digest, "bench-aaa");
@@ -90,13 +93,14 @@ TEST(ReportStage, HtmlIsSelfContainedAndWellFormed) {
        {"fig5_gen_score.svg", "fig5_class_acc.svg", "fig5_cloze_acc.svg", "fig6_leakage.svg"})
     expect_contains(html, read_text(tmp / "out" / svg));
   EXPECT_EQ(count_of(html, "<svg "), 4u);
-  EXPECT_EQ(count_of(html, "<table class=\"results\""), 5u);
+  EXPECT_EQ(count_of(html, "<table class=\"results\""), 6u);
   for (const char* h :
-       {"<h2>Table 3.", "<h2>F/R Diff", "<h2>Figure 5. Gen Score", "<h2>Figure 5. Class Acc",
+       {"<h2>Table 3.", "<h2>F/R Diff", "<h2>F/R Diff by method and unlearning level", "<h2>Figure 5. Gen Score", "<h2>Figure 5. Class Acc",
         "<h2>Figure 5. Cloze Acc", "<h2>Table 5.", "<h2>Hierarchical reconstruction attack",
         "<h2>Figure 6.", "<h2>Membership inference", "<h2>Input files"})
     expect_contains(html, h);
-  EXPECT_EQ(count_of(html, "<p class=\"caption\">"), 10u);
+  EXPECT_EQ(count_of(html, "<p class=\"caption\">"), 11u);
+  expect_contains(html, "<strong>");  // the best F/R Diff of each level
   // Grouped header as in the paper.
   expect_contains(html, "<th colspan=\"3\">Forget ↓</th>");
   expect_contains(html, "<th rowspan=\"2\">Hierarchy</th>");
@@ -120,7 +124,7 @@ TEST(ReportStage, OptionalOutputsFollowTheInputsAndStaleOnesGo) {
   ReportOutputs out = write_report(
       {tmp / "runs" / "vanilla" / "summary.json", tmp / "runs" / "npo_study" / "summary.json"},
       tmp / "out");
-  EXPECT_EQ(out.files.size(), 10u);
+  EXPECT_EQ(out.files.size(), 12u);
   for (const char* gone : {"attack.md", "attack.csv", "fig6_leakage.svg", "mia.md", "mia.csv"})
     EXPECT_FALSE(fs::exists(tmp / "out" / gone)) << gone;
   std::string html = read_text(tmp / "out" / "report.html");

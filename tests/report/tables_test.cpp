@@ -225,3 +225,38 @@ TEST(ReportTables, NumberFormatting) {
   EXPECT_EQ(m.csv, "");
   EXPECT_EQ(number_cell(0.0, 2).text, "0.00");  // a measured zero is shown as zero
 }
+
+TEST(ReportTables, FrDiffByLevelPivotsMethodsAndMarksTheBestOfEachLevel) {
+  TempDir tmp;
+  // F/R mean = (Δgen + 100·Δcls + 100·Δclz) / 3.
+  auto doc = [&](const std::string& method, const std::string& level, double fg, double rg) {
+    Json sets = {{"forget", test::set_json(fg, 0.5, 0.5)}, {"retain", test::set_json(rg, 0.8, 0.5)}};
+    test::write_doc(tmp / (method + "_" + level) / "summary.json", test::eval_doc(method, level, sets));
+  };
+  doc("chip", "section", 40, 52);           // (12 + 30 + 0) / 3 = 14
+  doc("chip", "patient", 40, 43);           // 11
+  doc("graddiff", "section", 20, 26);       // 12
+  doc("graddiff", "patient", 20, 35);       // 15
+  doc("chip_no_siblings", "section", 50, 50);  // 10
+  test::write_doc(tmp / "vanilla/summary.json", test::eval_doc("vanilla", std::nullopt,
+                                                  {{"forget", test::set_json(97, 1, 1)}, {"retain", test::set_json(97, 1, 1)}}));
+  Table t = fr_diff_by_level_table(load_results({tmp.path()}));
+  auto csv = parse_csv(to_csv(t));
+  EXPECT_EQ(csv[0], (std::vector<std::string>{"method", "label", "section", "study", "patient", "institution"}));
+  ASSERT_EQ(t.rows.size(), 3u);  // vanilla has no level: not a row
+  auto row = [&](const std::string& m) {
+    for (const auto& r : csv)
+      if (r[0] == m) return r;
+    ADD_FAILURE() << "no row " << m;
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(row("chip"), (std::vector<std::string>{"chip", "CHIP", "14.00", "", "11.00", ""}));
+  EXPECT_EQ(row("graddiff"), (std::vector<std::string>{"graddiff", "GradDiff", "12.00", "", "15.00", ""}));
+  EXPECT_EQ(row("chip_no_siblings")[2], "10.00");
+  // The best of each level is bold: CHIP at the section level, GradDiff at the patient level.
+  std::string md = to_markdown(t);
+  expect_contains(md, "**14.00**");
+  expect_contains(md, "**15.00**");
+  EXPECT_EQ(md.find("**12.00**"), std::string::npos) << md;
+  EXPECT_EQ(md.find("**11.00**"), std::string::npos) << md;
+}
