@@ -40,11 +40,24 @@ TEST(RunConfig, DefaultsOverridesAndErrors) {
   EXPECT_EQ(r.model_preset, "small");
   ASSERT_EQ(r.variants.size(), 2u);
   EXPECT_EQ(r.variants[0].method, "chip");
+  // The demo's CHIP acts at our scale: half the neurons of every layer.
+  EXPECT_DOUBLE_EQ(r.variants[0].options["k"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(r.variants[0].options["layer_fraction"].get<double>(), 1.0);
   EXPECT_EQ(r.levels, std::vector<std::string>{"patient"});
   RunConfig g = default_grid_config("paper");
   EXPECT_EQ(g.model_preset, "base");
   EXPECT_EQ(g.levels.size(), 4u);
   EXPECT_TRUE(g.mia);
+  // The grid: CHIP at the paper's setting, at ours, and Table 5's ablations of ours.
+  auto variant = [&](const std::string& name) {
+    auto it = std::find_if(g.variants.begin(), g.variants.end(), [&](const RunVariant& v) { return v.name == name; });
+    EXPECT_NE(it, g.variants.end()) << name;
+    return it == g.variants.end() ? Json::object() : it->options;
+  };
+  EXPECT_TRUE(variant("chip").empty());
+  EXPECT_DOUBLE_EQ(variant("chip_k50_all")["k"].get<double>(), 0.5);
+  EXPECT_FALSE(variant("chip_no_siblings")["siblings"].get<bool>());
+  EXPECT_DOUBLE_EQ(variant("chip_zero_out")["k"].get<double>(), 0.5);
   auto c = apply_config(r, Json{{"preset", "tiny"}, {"methods", {"npo", {{"method", "chip"}, {"name", "chip_z"}, {"options", {{"zero_out", true}}}}}}}, "cfg");
   EXPECT_EQ(c.model_preset, "tiny");
   EXPECT_EQ(c.variants[0].label, "NPO");
