@@ -114,4 +114,15 @@ TEST(EvalCli, BadInputsAreClear) {
   r = test::run_cli("report --out " + (t / "rep").string() + " " + (t / "x1").string() + " " + (t / "x2").string());
   EXPECT_NE(r.exit_code, 0);
   test::expect_contains(r.output, "different benchmarks");
+  // A checkpoint whose tokenizer is not the one its embedding was trained with.
+  fs::copy(f.model, t / "swapped", fs::copy_options::recursive);
+  ASSERT_EQ(test::run_cli("tokenizer train --bench " + f.bench.string() + " --vocab-size 400 --out " +
+                          (t / "swapped/tokenizer.model").string())
+                .exit_code,
+            0);
+  r = test::run_cli("eval --model " + (t / "swapped").string() + " --bench " + f.bench.string() +
+                    " --level patient --sets forget --limit 2 --out " + (t / "e3").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "tokenizer.model: does not match");
+  EXPECT_FALSE(fs::exists(t / "e3"));
 }
