@@ -15,8 +15,8 @@ void register_doctor(CLI::App& app) {
     std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());
     std::printf("threads       %d\n", r.threads);
     if (r.blas_threads > 0) std::printf("blas threads  %d\n", r.blas_threads);
-    std::printf("sgemm %dx%d  %.1f GFLOP/s on %d threads (the machine's peak)\n", r.sgemm_n, r.sgemm_n, r.sgemm_gflops,
-                r.sgemm_threads);
+    std::printf("sgemm peak    %.1f GFLOP/s on %d threads (best of %d trials, %d^2; median %.1f)\n", r.sgemm_gflops,
+                r.sgemm_threads, r.sgemm_trials, r.sgemm_n, r.sgemm_median_gflops);
   });
 }
 

@@ -11,8 +11,10 @@ struct RuntimeInfo {
   std::string blas_kind;     // "openblas", "mkl", "reference", "unknown"
   int threads = 0;
   int blas_threads = 0;       // the OpenBLAS pool the program's work uses (0: not OpenBLAS)
-  double sgemm_gflops = 0.0;  // 0 unless measured
-  int sgemm_n = 1024;
+  double sgemm_gflops = 0.0;         // the peak: best trial; 0 unless measured
+  double sgemm_median_gflops = 0.0;  // median trial: what an arbitrary placement gets
+  int sgemm_trials = 0;
+  int sgemm_n = 1024;                // size of the best trial
   int sgemm_threads = 0;      // BLAS threads during the probe: every core, for the machine's peak
 };
 

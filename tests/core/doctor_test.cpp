@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -10,8 +11,21 @@
 using namespace medforget;
 
 TEST(Doctor, ReportsTorchBlasThreadsAndSgemm) {
-  auto r = test::run_cli("doctor --seconds 0.2");
+  auto r = test::run_cli("doctor --seconds 0.5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The peak is the best of several placements; the median is never above it.
+  double peak = 0, median = 0;
+  int threads = 0, trials = 0, n = 0;
+  auto at = r.output.find("sgemm peak");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  ASSERT_EQ(std::sscanf(r.output.c_str() + at, "sgemm peak %lf GFLOP/s on %d threads (best of %d trials, %d^2; median %lf)",
+                        &peak, &threads, &trials, &n, &median),
+            5)
+      << r.output;
+  EXPECT_EQ(trials, 9);
+  EXPECT_GT(median, 0.0);
+  EXPECT_GE(peak, median);
+  EXPECT_TRUE(n == 1024 || n == 1536 || n == 2048) << n;
   EXPECT_NE(r.output.find("libtorch      "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("blas          "), std::string::npos);
   EXPECT_NE(r.output.find("threads       "), std::string::npos);
