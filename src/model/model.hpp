@@ -133,6 +133,10 @@ class MultimodalModelImpl : public torch::nn::Module {
   // Hidden states after every decoder layer ([B, T, D] each), for
   // representation-level methods; index 0 is the embedding output.
   std::vector<torch::Tensor> hidden_states(const ModelInput& in);
+  // A pass for the taps alone: the vision tower, the embedding and decoder
+  // layers 0..last_layer (-1: none), without the rest, the final norm or the
+  // LM head, which no tap on those layers can see.
+  void observe(const ModelInput& in, int64_t last_layer);
 
   const ModelConfig& config() const { return cfg_; }
   Taps& taps() { return taps_; }
@@ -146,7 +150,7 @@ class MultimodalModelImpl : public torch::nn::Module {
 
  private:
   torch::Tensor embed(const ModelInput& in);
-  torch::Tensor run(const ModelInput& in, KVCache* cache, std::vector<torch::Tensor>* all);
+  torch::Tensor run(const ModelInput& in, KVCache* cache, std::vector<torch::Tensor>* all, int64_t layers = -1);
   ModelConfig cfg_;
   Taps taps_;
   std::vector<std::string> linear_names_;

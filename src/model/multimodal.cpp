@@ -1,5 +1,7 @@
 // The multimodal model: image tokens replace the <|image_pad|> embeddings, then
 // the decoder runs with padding-aware causal attention and an optional KV cache.
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "model/model.hpp"
 
@@ -46,7 +48,8 @@ torch::Tensor MultimodalModelImpl::embed(const ModelInput& in) {
   return x.masked_scatter(pad.unsqueeze(-1).expand_as(x), vis);
 }
 
-torch::Tensor MultimodalModelImpl::run(const ModelInput& in, KVCache* cache, std::vector<torch::Tensor>* all) {
+torch::Tensor MultimodalModelImpl::run(const ModelInput& in, KVCache* cache, std::vector<torch::Tensor>* all,
+                                       int64_t layers) {
   if (in.ids.dim() != 2) fail("model: ids must be [batch, time]");
   const auto B = in.ids.size(0), T = in.ids.size(1);
   auto mask = in.attention_mask.defined() ? in.attention_mask.to(torch::kBool)
@@ -78,11 +81,13 @@ torch::Tensor MultimodalModelImpl::run(const ModelInput& in, KVCache* cache, std
     cache->k.resize(model->layers->size());
     cache->v.resize(model->layers->size());
   }
-  for (size_t i = 0; i < model->layers->size(); ++i) {
+  const size_t depth = layers < 0 ? model->layers->size() : std::min(model->layers->size(), static_cast<size_t>(layers));
+  for (size_t i = 0; i < depth; ++i) {
     auto* layer = model->layers[i]->as<DecoderLayerImpl>();
     x = layer->forward(x, cos, sin, additive, cache ? &cache->k[i] : nullptr, cache ? &cache->v[i] : nullptr);
     if (all) all->push_back(x);
   }
+  if (layers >= 0) return x;  // observe(): the taps have seen all they asked for
   if (cache) {
     cache->key_mask = keys;
     cache->next_pos = start + mask.to(torch::kLong).sum(1);
@@ -93,6 +98,10 @@ torch::Tensor MultimodalModelImpl::run(const ModelInput& in, KVCache* cache, std
 torch::Tensor MultimodalModelImpl::forward(const ModelInput& in, KVCache* cache) {
   auto h = run(in, cache, nullptr);
   return cfg_.tie_word_embeddings ? torch::linear(h, model->embed_tokens->weight) : lm_head(h);
+}
+
+void MultimodalModelImpl::observe(const ModelInput& in, int64_t last_layer) {
+  run(in, nullptr, nullptr, std::max<int64_t>(0, last_layer + 1));
 }
 
 std::vector<torch::Tensor> MultimodalModelImpl::hidden_states(const ModelInput& in) {

@@ -1,7 +1,9 @@
 #include "unlearn/activations.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -73,6 +75,20 @@ static torch::Tensor mean_weights(const torch::Tensor& mask) {
   return m / m.sum(1, /*keepdim=*/true).clamp_min(1);
 }
 
+// The deepest decoder layer a tap on `modules` reads (-1: vision tower only),
+// or nullopt when one reads past the decoder (final norm, LM head).
+static std::optional<int64_t> deepest_layer(const std::vector<std::string>& modules) {
+  const std::string layers = "model.layers.";
+  int64_t deepest = -1;
+  for (const auto& name : modules) {
+    if (name.rfind("visual.", 0) == 0) continue;
+    if (name.rfind(layers, 0) != 0 || name.size() == layers.size() || !std::isdigit(static_cast<unsigned char>(name[layers.size()])))
+      return std::nullopt;  // the full pass, whose check names a module that never ran
+    deepest = std::max<int64_t>(deepest, std::stoll(name.substr(layers.size())));
+  }
+  return deepest;
+}
+
 ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images,
                                     const std::vector<std::string>& modules, const ActivationOptions& opt,
                                     const torch::Device& device, const std::string& label) {
@@ -100,10 +116,14 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
       return torch::Tensor();
     });
   }
+  // Stopping after the deepest tapped layer skips the LM head (about a fifth
+  // of a small model's pass) and any layer above the taps.
+  const auto depth = deepest_layer(modules);
   Progress prog(label, items.size());
   try {
     for_each_batch(m, items, images, opt.batch_size, device, opt.text_only, [&](const Batch& b, size_t) {
-      m.model->forward(b.input());
+      if (depth) m.model->observe(b.input(), *depth);
+      else m.model->forward(b.input());
       prog.tick(b.sample_ids.size());
     });
   } catch (...) {

@@ -1,6 +1,8 @@
 // The network itself: HF parameter names, padding invariance, KV cache, taps.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/error.hpp"
 #include "model/inference.hpp"
 #include "model/model.hpp"
@@ -125,6 +127,40 @@ TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
   EXPECT_FALSE(torch::allclose(edited, base));
   m->taps().clear();
   EXPECT_TRUE(torch::equal(m->forward(batch.input()), base));
+}
+
+TEST(Model, ObserveFeedsTheTapsWhatTheForwardDoesAndStopsAfterTheLastLayerAsked) {
+  auto c = tiny_config();
+  ASSERT_GE(c.text_config.num_hidden_layers, 2);
+  torch::manual_seed(4);
+  MultimodalModel m(c);
+  m->eval();
+  torch::NoGradGuard ng;
+  auto a = example("a", {1, 7}, {9, 10}, 6, c), b = example("b", {1}, {11, 12, 13}, 7, c);
+  Batch batch = collate({&a, &b}, kPad, false, torch::kCPU);
+  std::vector<std::string> names = {"visual.merger.mlp.2", "model.layers.0.mlp.up_proj", "model.layers.1.mlp.down_proj"};
+  auto record = [&](std::map<std::string, torch::Tensor>& seen) {
+    m->taps().clear();
+    for (const auto& n : names)
+      m->taps().add(n, TapSite::Output, [&seen, n](const torch::Tensor& x, const TapContext&) {
+        seen[n] = x.clone();
+        return torch::Tensor();
+      });
+  };
+  std::map<std::string, torch::Tensor> full, upto0, vision_only;
+  record(full);
+  m->forward(batch.input());
+  record(upto0);
+  m->observe(batch.input(), 0);
+  record(vision_only);
+  m->observe(batch.input(), -1);
+  m->taps().clear();
+  ASSERT_EQ(full.size(), 3u);
+  ASSERT_EQ(upto0.size(), 2u);  // layer 1 never ran
+  EXPECT_EQ(upto0.count("model.layers.1.mlp.down_proj"), 0u);
+  for (const auto& [n, x] : upto0) EXPECT_TRUE(torch::equal(x, full.at(n))) << n;
+  ASSERT_EQ(vision_only.size(), 1u);
+  EXPECT_TRUE(torch::equal(vision_only.at("visual.merger.mlp.2"), full.at("visual.merger.mlp.2")));
 }
 
 TEST(Model, BadInputsGiveClearErrors) {
