@@ -131,7 +131,7 @@ TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
 
 TEST(Model, ObserveFeedsTheTapsWhatTheForwardDoesAndStopsAfterTheLastLayerAsked) {
   auto c = tiny_config();
-  ASSERT_GE(c.text_config.num_hidden_layers, 2);
+  ASSERT_GE(c.num_hidden_layers, 2);
   torch::manual_seed(4);
   MultimodalModel m(c);
   m->eval();
