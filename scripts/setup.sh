@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages medforget needs, only those that are missing.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
-      libtorch-dev libopenblas0-pthread
+      libtorch-dev libopenblas0-pthread libopenblas0-openmp
       libsentencepiece-dev sentencepiece
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev

@@ -14,7 +14,9 @@ void register_doctor(CLI::App& app) {
     std::printf("libtorch      %s\n", r.torch_version.c_str());
     std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());
     std::printf("threads       %d\n", r.threads);
-    if (r.blas_threads > 0) std::printf("blas threads  %d\n", r.blas_threads);
+    if (r.blas_threads > 0)
+      std::printf("blas threads  %d (%s build%s)\n", r.blas_threads, r.blas_threading.c_str(),
+                  r.blas_threading == "openmp" ? ", shares libtorch's threads" : "");
     std::printf("sgemm peak    %.1f GFLOP/s on %d threads (best of %d trials, %d^2; median %.1f)\n", r.sgemm_gflops,
                 r.sgemm_threads, r.sgemm_trials, r.sgemm_n, r.sgemm_median_gflops);
   });

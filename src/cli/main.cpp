@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   medforget::set_command_line(argc, argv);
-  medforget::configure_threads();
+  medforget::configure_runtime();
   medforget::warn_if_reference_blas();  // every command, as the issue asks
   CLI::App app{"medforget: hierarchy-aware multimodal unlearning for medical AI"};
   app.require_subcommand(1);

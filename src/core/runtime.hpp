@@ -11,6 +11,7 @@ struct RuntimeInfo {
   std::string blas_kind;     // "openblas", "mkl", "reference", "unknown"
   int threads = 0;
   int blas_threads = 0;       // the OpenBLAS pool the program's work uses (0: not OpenBLAS)
+  std::string blas_threading;  // OpenBLAS build: "openmp", "pthread", "sequential"; "" if not OpenBLAS
   double sgemm_gflops = 0.0;         // the peak: best trial; 0 unless measured
   double sgemm_median_gflops = 0.0;  // median trial: what an arbitrary placement gets
   int sgemm_trials = 0;
@@ -23,8 +24,12 @@ std::string loaded_blas_library();
 std::string blas_kind_of(const std::string& path);
 // Prints a warning when the reference BLAS is loaded (about 20x slower).
 void warn_if_reference_blas();
-// Intra-op threads: MEDFORGET_THREADS, else OMP_NUM_THREADS, else every core.
-void configure_threads();
+// Call once at program start. Intra-op threads: MEDFORGET_THREADS, else
+// OMP_NUM_THREADS, else every core; OpenBLAS threads to match its build; the
+// allocator keeps freed memory (unless MALLOC_* or GLIBC_TUNABLES are set).
+void configure_runtime();
+// OpenBLAS's threading build of the loaded library, "" when it is not OpenBLAS.
+std::string blas_threading();
 RuntimeInfo probe_runtime(bool measure_sgemm, double seconds = 1.0);
 
 }  // namespace medforget

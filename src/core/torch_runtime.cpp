@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,10 +14,17 @@
 
 namespace medforget {
 
-// Debian's OpenBLAS (pthread build) runs its own thread pool beside libtorch's
-// OpenMP one; on 2 cores a training step then keeps three threads busy and runs
-// 1.65x slower (small preset: 1.2 vs 2.0 steps/s, docs/RESULTS.md). Unless the
-// user set OPENBLAS_NUM_THREADS, BLAS calls stay on the calling thread.
+// Debian ships OpenBLAS in two threading builds. The pthread one runs its own
+// pool beside libtorch's OpenMP one, so on 2 cores a training step keeps more
+// threads busy than there are cores; the OpenMP one shares libtorch's pool and
+// can use every core without that fight (base step 1.2-1.5x faster, docs/RESULTS.md).
+// openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP.
+static int openblas_parallel() {
+  using GetParallel = int (*)();
+  auto f = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  return f ? f() : -1;
+}
+
 static int openblas_threads() {
   using GetThreads = int (*)();
   auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
@@ -28,32 +36,62 @@ static void set_openblas_threads(int n) {
   if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
 }
 
-static void single_threaded_openblas() {
-  if (!std::getenv("OPENBLAS_NUM_THREADS")) set_openblas_threads(1);
+std::string blas_threading() {
+  switch (openblas_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthread";
+    case 2: return "openmp";
+    default: return "";
+  }
+}
+
+// The pthread build stays on the calling thread (1.65x faster than two pools
+// on 2 cores, small preset); the OpenMP build follows libtorch's thread count.
+// OPENBLAS_NUM_THREADS, when set, wins in both.
+static void configure_openblas(int torch_threads) {
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  const int parallel = openblas_parallel();
+  if (parallel == 1) set_openblas_threads(1);
+  if (parallel == 2) set_openblas_threads(torch_threads);
+}
+
+// glibc returns every freed block above 128 KiB to the kernel by default, so
+// each training step faults its activations in again: 2.6x the page faults and
+// 1.2x the step time of `base` (docs/RESULTS.md). Keep freed memory for reuse;
+// 32 MiB is the largest mmap threshold glibc accepts.
+static void keep_freed_memory() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") || std::getenv("GLIBC_TUNABLES"))
+    return;  // the user tuned the allocator
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 // The sgemm probe measures the machine's peak, every core, whatever the
-// BLAS pool is set to for training; the previous setting comes back after.
+// pools are set to for training; the previous settings come back after.
+// OpenBLAS's OpenMP build follows libtorch's count, so both are raised.
 class AllCoresForBlas {
  public:
-  AllCoresForBlas() : before_(openblas_threads()) {
-    if (before_ > 0) set_openblas_threads(static_cast<int>(std::thread::hardware_concurrency()));
+  AllCoresForBlas() : torch_before_(at::get_num_threads()), blas_before_(openblas_threads()) {
+    const int all = static_cast<int>(std::thread::hardware_concurrency());
+    at::set_num_threads(all);
+    if (blas_before_ > 0) set_openblas_threads(all);
   }
   ~AllCoresForBlas() {
-    if (before_ > 0) set_openblas_threads(before_);
+    at::set_num_threads(torch_before_);
+    if (blas_before_ > 0) set_openblas_threads(blas_before_);
   }
 
  private:
-  int before_;
+  int torch_before_, blas_before_;
 };
 
-void configure_threads() {
-  single_threaded_openblas();
+void configure_runtime() {
+  keep_freed_memory();
   int n = 0;
   if (const char* t = std::getenv("MEDFORGET_THREADS")) n = std::atoi(t);
-  if (n <= 0 && std::getenv("OMP_NUM_THREADS")) return;  // libtorch already honours it
-  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
-  if (n > 0) at::set_num_threads(n);
+  if (n <= 0 && !std::getenv("OMP_NUM_THREADS")) n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n > 0) at::set_num_threads(n);  // else libtorch already honours OMP_NUM_THREADS
+  configure_openblas(at::get_num_threads());
 }
 
 // One timed sgemm trial on freshly allocated operands.
@@ -84,10 +122,11 @@ RuntimeInfo probe_runtime(bool measure_sgemm, double seconds) {
   r.blas_kind = blas_kind_of(r.blas_library);
   r.threads = at::get_num_threads();
   r.blas_threads = openblas_threads();
+  r.blas_threading = blas_threading();
   if (measure_sgemm) {
     torch::NoGradGuard ng;
     AllCoresForBlas all_cores;
-    r.sgemm_threads = r.blas_threads > 0 ? openblas_threads() : r.threads;
+    r.sgemm_threads = r.blas_threads > 0 ? openblas_threads() : at::get_num_threads();
     const int64_t sizes[] = {1024, 1536, 2048};
     const int rounds = seconds >= 0.45 ? 3 : 1;
     const double per_trial = seconds / (rounds * 3);

@@ -30,12 +30,26 @@ TEST(Doctor, ReportsTorchBlasThreadsAndSgemm) {
   EXPECT_NE(r.output.find("blas          "), std::string::npos);
   EXPECT_NE(r.output.find("threads       "), std::string::npos);
   EXPECT_NE(r.output.find("GFLOP/s"), std::string::npos);
-  // Training keeps OpenBLAS on one thread, but the peak is every core's.
+  // OpenBLAS's pthread build trains on one thread beside libtorch's pool; its
+  // OpenMP build follows libtorch's thread count. The peak is every core's.
   if (r.output.find("blas          openblas") != std::string::npos && !std::getenv("OPENBLAS_NUM_THREADS")) {
-    EXPECT_NE(r.output.find("blas threads  1\n"), std::string::npos) << r.output;
+    int torch_threads = 0;
+    auto t = r.output.find("threads       ");
+    ASSERT_EQ(std::sscanf(r.output.c_str() + t, "threads       %d", &torch_threads), 1) << r.output;
+    if (r.output.find("(pthread build") != std::string::npos)
+      EXPECT_NE(r.output.find("blas threads  1 (pthread build)\n"), std::string::npos) << r.output;
+    else
+      EXPECT_NE(r.output.find("blas threads  " + std::to_string(torch_threads) + " (openmp build"), std::string::npos)
+          << r.output;
     const std::string all = "on " + std::to_string(std::thread::hardware_concurrency()) + " threads";
     EXPECT_NE(r.output.find(all), std::string::npos) << r.output;
   }
+#ifdef MEDFORGET_OPENMP_BLAS
+  // Built to prefer the OpenMP build: the CLI must have loaded it, not the
+  // alternatives system's default.
+  EXPECT_NE(r.output.find("/openblas-openmp/"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(openmp build, shares libtorch's threads)"), std::string::npos) << r.output;
+#endif
 }
 
 TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
