@@ -47,24 +47,35 @@ static std::vector<Example> encode_items(const std::vector<Item>& items, LoadedM
   return out;
 }
 
-// Σ_t w[b,t]·x[b,t,:] as one batched matrix product (no [B, T, D] temporary).
 void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int batch_size,
                     const torch::Device& device, bool text_only,
-                    const std::function<void(const Batch& b, size_t first_row)>& fn) {
+                    const std::function<void(const Batch& b, const torch::Tensor& rows)>& fn) {
+  std::vector<Item> copies;
+  copies.reserve(items.size());
+  for (const Item* it : items) copies.push_back(*it);
+  auto ex = encode_items(copies, m, images, text_only);
+  // Batches of similar lengths: in id order the `paper` items' batches were
+  // about half padding. Right padding under a causal mask leaves every real
+  // token's activations as they were, so only the order of the rows changes.
+  std::vector<int64_t> order(ex.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return ex[static_cast<size_t>(a)].chat.ids.size() < ex[static_cast<size_t>(b)].chat.ids.size();
+  });
   const size_t bs = static_cast<size_t>(std::max(1, batch_size));
-  std::vector<Item> batch_items;
-  for (size_t s = 0; s < items.size(); s += bs) {
-    batch_items.clear();
-    for (size_t i = s; i < std::min(items.size(), s + bs); ++i) batch_items.push_back(*items[i]);
-    auto ex = encode_items(batch_items, m, images, text_only);
+  for (size_t s = 0; s < order.size(); s += bs) {
+    const size_t e = std::min(order.size(), s + bs);
     std::vector<const Example*> ptrs;
-    for (const auto& e : ex) ptrs.push_back(&e);
+    for (size_t i = s; i < e; ++i) ptrs.push_back(&ex[static_cast<size_t>(order[i])]);
     Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
     if (text_only) b.images = torch::Tensor();
-    fn(b, s);
+    std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(s),
+                              order.begin() + static_cast<std::ptrdiff_t>(e));
+    fn(b, torch::tensor(rows, torch::kLong));
   }
 }
 
+// Σ_t w[b,t]·x[b,t,:] as one batched matrix product (no [B, T, D] temporary).
 static torch::Tensor weighted_sum(const torch::Tensor& x, const torch::Tensor& w) {
   return torch::bmm(w.to(x.dtype()).unsqueeze(1), x).squeeze(1);
 }
@@ -97,6 +108,7 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
   ActivationTable t;
   t.modules = modules;
   std::vector<std::vector<torch::Tensor>> chunks(modules.size());
+  std::vector<torch::Tensor> chunk_rows;
   Taps& taps = m.model->taps();
   taps.clear();
   for (size_t k = 0; k < modules.size(); ++k) {
@@ -121,7 +133,9 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
   const auto depth = deepest_layer(modules);
   Progress prog(label, items.size());
   try {
-    for_each_batch(m, items, images, opt.batch_size, device, opt.text_only, [&](const Batch& b, size_t) {
+    for_each_batch(m, items, images, opt.batch_size, device, opt.text_only,
+                   [&](const Batch& b, const torch::Tensor& rows) {
+      chunk_rows.push_back(rows);
       if (depth) m.model->observe(b.input(), *depth);
       else m.model->forward(b.input());
       prog.tick(b.sample_ids.size());
@@ -134,10 +148,12 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
   prog.done();
   for (size_t k = 0; k < modules.size(); ++k) {
     if (chunks[k].empty()) fail("activations: module '" + modules[k] + "' was never called (wrong name?)");
-    t.values.push_back(torch::cat(chunks[k], 0));
-    if (t.values.back().size(0) != static_cast<int64_t>(items.size()))
-      fail("activations: module '" + modules[k] + "' produced " + std::to_string(t.values.back().size(0)) +
+    auto batched = torch::cat(chunks[k], 0);
+    if (batched.size(0) != static_cast<int64_t>(items.size()))
+      fail("activations: module '" + modules[k] + "' produced " + std::to_string(batched.size(0)) +
            " rows for " + std::to_string(items.size()) + " items");
+    // Back to the items' order.
+    t.values.push_back(torch::empty_like(batched).index_copy_(0, torch::cat(chunk_rows, 0), batched));
   }
   return t;
 }

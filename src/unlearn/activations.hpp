@@ -42,10 +42,11 @@ void keep_sample(std::vector<const Item*>& items, int cap, Rng rng);
 // Up to `cap` items of `items` (all when cap is 0), a seeded sample in id order.
 std::vector<const Item*> sample_items(const std::vector<Item>& items, int cap, uint64_t seed, const std::string& label);
 
-// Encodes `items` batch by batch (training examples, or text-only ones with no
-// image) and hands each batch and the row of its first item to `fn`.
+// Encodes `items` (training examples, or text-only ones with no image), batches
+// them by length and hands each batch to `fn` with `rows`: the index in `items`
+// of each of its rows ([B] int64, CPU).
 void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int batch_size,
                     const torch::Device& device, bool text_only,
-                    const std::function<void(const Batch& b, size_t first_row)>& fn);
+                    const std::function<void(const Batch& b, const torch::Tensor& rows)>& fn);
 
 }  // namespace medforget

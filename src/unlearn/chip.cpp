@@ -61,7 +61,7 @@ Timed plain_forward_seconds(LoadedModel& m, const std::vector<const Item*>& item
   const auto t0 = Clock::now();
   const double c0 = cpu_seconds();
   for_each_batch(m, items, images, batch_size, device, /*text_only=*/false,
-                 [&](const Batch& b, size_t) { m.model->forward(b.input()); });
+                 [&](const Batch& b, const torch::Tensor&) { m.model->forward(b.input()); });
   return {seconds(t0, Clock::now()), cpu_seconds() - c0};
 }
 
@@ -159,7 +159,8 @@ class Chip : public Method {
         if (B) B->index_fill_(0, sel_dev, 0.0);
       } else if (!dirs.empty()) {
         D = torch::stack(dirs);  // [n_dirs, n_sel]
-        auto svd = torch::linalg::svd(D, /*full_matrices=*/false, c10::nullopt);
+        // at::linalg_svd, not torch::linalg::svd: Debian's libtorch 2.6 ships no torch/linalg.h.
+        auto svd = at::linalg_svd(D, /*full_matrices=*/false);
         auto s2 = std::get<1>(svd).pow(2);
         auto cum = s2.cumsum(0) / s2.sum();
         rank = std::min<int64_t>(s2.size(0), (cum < tau).sum().item<int64_t>() + 1);

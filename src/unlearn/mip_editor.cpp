@@ -61,7 +61,8 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
   m.model->eval();
   Progress prog("mip_editor attribution", items.size() * static_cast<size_t>(steps));
   try {
-    for_each_batch(m, items, images, batch_size, device, /*text_only=*/false, [&](const Batch& b, size_t b0) {
+    for_each_batch(m, items, images, batch_size, device, /*text_only=*/false,
+                   [&](const Batch& b, const torch::Tensor& rows) {
       for (int st = 1; st <= steps; ++st) {
         alpha = static_cast<double>(st) / steps;
         m.model->zero_grad();
@@ -80,7 +81,7 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
           }
           auto part = per_item / steps;  // [B, I]: the mean over α builds up across the steps
           if (!acc[k].defined()) acc[k] = torch::zeros({static_cast<int64_t>(items.size()), part.size(1)});
-          acc[k].narrow(0, static_cast<int64_t>(b0), part.size(0)).add_(part.to(torch::kCPU));
+          acc[k].index_add_(0, rows, part.to(torch::kCPU));
         }
         prog.tick(b.sample_ids.size());
       }
