@@ -87,7 +87,7 @@ echo
 LIB="$ROOT/usr/lib/x86_64-linux-gnu"
 mapfile -t CLI_OBJS < <(for f in "${FILES[@]}"; do case "$f" in src/*) echo "$WORK/obj/$(echo "$f" | tr / _).o" ;; esac; done)
 echo "[torch2] linking the CLI against $LIB/libtorch_cpu.so"
-g++ -o "$WORK/medforget" "${CLI_OBJS[@]}" -L"$LIB" -ltorch_cpu -lc10 -Wl,--allow-shlib-undefined \
-    -Wl,--unresolved-symbols=report-all $(pkg-config --libs opencv4) -lssl -lcrypto -lz -lcurl -ldl -lpthread 2> "$WORK/link.log" \
+g++ -o "$WORK/medforget" "${CLI_OBJS[@]}" -L"$LIB" -ltorch_cpu -lc10 -Wl,--unresolved-symbols=ignore-in-shared-libs \
+    $(pkg-config --libs opencv4) -lssl -lcrypto -lz -lcurl -ldl -lpthread 2> "$WORK/link.log" \
   || { echo "[torch2] link FAILED"; grep -v "needed by\|not found (try using -rpath" "$WORK/link.log" | head -40; exit 1; }
 echo "[torch2] OK: ${#FILES[@]} files compile and the CLI links against libtorch $VERSION"
