@@ -82,18 +82,16 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
     }
   }
   Progress prog("eval", scored.size() + options.size() + gen.size());
-  for (size_t s = 0; s < scored.size(); s += 256) {
-    std::vector<Example> chunk(scored.begin() + static_cast<std::ptrdiff_t>(s),
-                               scored.begin() + static_cast<std::ptrdiff_t>(std::min(scored.size(), s + 256)));
-    auto sc = score_examples(m.model, chunk, m.tokenizer.pad_id(), opt.batch_size, opt.device);
-    for (size_t k = 0; k < sc.size(); ++k) {
-      res[s + k].answer_logprob = sc[k].sum_logprob;
-      res[s + k].answer_mean_logprob = sc[k].mean_logprob;
-    }
-    prog.tick(chunk.size());
+  ScoreOptions so;
+  so.batch_size = opt.batch_size;
+  so.on_batch = [&](size_t k) { prog.tick(k); };
+  auto sc = score_examples(m.model, scored, m.tokenizer.pad_id(), so, opt.device);
+  for (size_t k = 0; k < sc.size(); ++k) {
+    res[k].answer_logprob = sc[k].sum_logprob;
+    res[k].answer_mean_logprob = sc[k].mean_logprob;
   }
   std::vector<double> best(n, -std::numeric_limits<double>::infinity());
-  auto osc = score_examples(m.model, options, m.tokenizer.pad_id(), opt.batch_size, opt.device);
+  auto osc = score_examples(m.model, options, m.tokenizer.pad_id(), so, opt.device);
   for (size_t k = 0; k < osc.size(); ++k) {
     auto [i, o] = option_of[k];
     if (osc[k].sum_logprob > best[i]) {
@@ -101,17 +99,12 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
       res[i].predicted_option = o;
     }
   }
-  prog.tick(options.size());
   GenerateOptions g;
   g.batch_size = opt.batch_size;
   g.max_new_tokens = opt.max_new_tokens;
-  for (size_t s = 0; s < gen.size(); s += 64) {
-    std::vector<Example> chunk(gen.begin() + static_cast<std::ptrdiff_t>(s),
-                               gen.begin() + static_cast<std::ptrdiff_t>(std::min(gen.size(), s + 64)));
-    auto out = generate_greedy(m.model, chunk, m.tokenizer.im_end_id(), m.tokenizer.pad_id(), g, opt.device);
-    for (size_t k = 0; k < out.size(); ++k) res[gen_of[s + k]].output = m.tokenizer.decode(out[k]);
-    prog.tick(chunk.size());
-  }
+  g.on_batch = so.on_batch;
+  auto out = generate_greedy(m.model, gen, m.tokenizer.im_end_id(), m.tokenizer.pad_id(), g, opt.device);
+  for (size_t k = 0; k < out.size(); ++k) res[gen_of[k]].output = m.tokenizer.decode(out[k]);
   prog.done();
   for (size_t i = 0; i < n; ++i) {
     const Item& it = items[i];

@@ -1,6 +1,9 @@
 #pragma once
 // Batched greedy generation (with or without a KV cache) and log-likelihood
-// scoring of given answers. Both run under NoGradGuard.
+// scoring of given answers. Both run under NoGradGuard, batch examples of
+// similar length together (padding is masked, so only the work changes) and
+// return results in the order of their input.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -8,13 +11,18 @@
 
 namespace medforget {
 
+// Called after each batch with the number of examples it held (progress lines).
+using BatchDone = std::function<void(size_t)>;
+
 struct GenerateOptions {
   int max_new_tokens = 128;
   bool use_cache = true;
   int batch_size = 16;
+  BatchDone on_batch;
 };
 
-// Greedy continuation token ids per example (stops at <|im_end|>, which is not included).
+// Greedy continuation token ids per example (stops at <|im_end|>, which is not
+// included). The vision marker tokens are never chosen.
 std::vector<std::vector<int>> generate_greedy(MultimodalModel& model, const std::vector<Example>& prompts,
                                               int eos_id, int pad_id, const GenerateOptions& opt,
                                               const torch::Device& device);
@@ -33,14 +41,21 @@ struct AnswerScore {
 struct ScoreOptions {
   int batch_size = 16;
   bool token_stats = false;
+  BatchDone on_batch;
 };
+
+// Indices of `examples` with the shortest first (stable): batching in this order
+// keeps padding, and with it wasted work, small.
+std::vector<size_t> length_order(const std::vector<Example>& examples);
 
 // Scores each example's answer (its loss_mask tokens) given its prompt and image.
 std::vector<AnswerScore> score_examples(MultimodalModel& model, const std::vector<Example>& examples, int pad_id,
                                         const ScoreOptions& opt, const torch::Device& device);
 inline std::vector<AnswerScore> score_examples(MultimodalModel& model, const std::vector<Example>& examples,
                                                int pad_id, int batch_size, const torch::Device& device) {
-  return score_examples(model, examples, pad_id, ScoreOptions{batch_size, false}, device);
+  ScoreOptions opt;
+  opt.batch_size = batch_size;
+  return score_examples(model, examples, pad_id, opt, device);
 }
 
 }  // namespace medforget

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "model/inference.hpp"
 
 namespace medforget {
 
@@ -57,11 +58,8 @@ void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, Image
   // Batches of similar lengths: in id order the `paper` items' batches were
   // about half padding. Right padding under a causal mask leaves every real
   // token's activations as they were, so only the order of the rows changes.
-  std::vector<int64_t> order(ex.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return ex[static_cast<size_t>(a)].chat.ids.size() < ex[static_cast<size_t>(b)].chat.ids.size();
-  });
+  const auto sorted = length_order(ex);
+  const std::vector<int64_t> order(sorted.begin(), sorted.end());
   const size_t bs = static_cast<size_t>(std::max(1, batch_size));
   for (size_t s = 0; s < order.size(); s += bs) {
     const size_t e = std::min(order.size(), s + bs);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/error.hpp"
 #include "model/inference.hpp"
@@ -84,6 +85,70 @@ TEST(Model, KvCacheGenerationEqualsNoCacheGeneration) {
   ASSERT_EQ(g1.size(), 3u);
   EXPECT_EQ(g1, g2);
   EXPECT_GT(g1[0].size(), 0u);
+}
+
+// Batches are formed shortest-first; results must still come back in input order
+// and equal what each example gets alone.
+TEST(Model, BatchedScoringAndGenerationReturnOneByOneResultsInInputOrder) {
+  auto c = tiny_config();
+  torch::manual_seed(6);
+  MultimodalModel m(c);
+  std::vector<Example> ex;
+  const std::vector<std::vector<int64_t>> tails{{9, 10, 11, 12, 13, 14}, {11}, {12, 13, 14, 15}, {9}, {10, 11, 12},
+                                                {13, 14, 15, 16, 17, 18, 19}, {9, 9}};
+  for (size_t i = 0; i < tails.size(); ++i) {
+    ex.push_back(example("e" + std::to_string(i), {1, static_cast<int64_t>(7 + i % 3)}, tails[i], 10 + i, c));
+    auto& lm = ex.back().chat.loss_mask;
+    for (size_t t = lm.size() - std::min<size_t>(2, tails[i].size()); t < lm.size(); ++t) lm[t] = 1;
+  }
+  ASSERT_NE(length_order(ex), std::vector<size_t>({0, 1, 2, 3, 4, 5, 6})) << "the test needs unsorted lengths";
+  ScoreOptions batched, alone;
+  batched.batch_size = 3;
+  alone.batch_size = 1;
+  size_t seen = 0, calls = 0;
+  batched.on_batch = [&](size_t k) { seen += k, ++calls; };
+  auto sb = score_examples(m, ex, kPad, batched, torch::kCPU), sa = score_examples(m, ex, kPad, alone, torch::kCPU);
+  EXPECT_EQ(seen, ex.size());
+  EXPECT_EQ(calls, 3u);
+  ASSERT_EQ(sb.size(), ex.size());
+  for (size_t i = 0; i < ex.size(); ++i) {
+    EXPECT_EQ(sb[i].n_tokens, std::min<int>(2, static_cast<int>(tails[i].size()))) << i;
+    EXPECT_EQ(sb[i].n_tokens, sa[i].n_tokens) << i;
+    EXPECT_NEAR(sb[i].sum_logprob, sa[i].sum_logprob, 1e-4) << i;
+  }
+  GenerateOptions gb, ga;
+  gb.max_new_tokens = ga.max_new_tokens = 8;
+  gb.batch_size = 3;
+  ga.batch_size = 1;
+  seen = 0;
+  gb.on_batch = [&](size_t k) { seen += k; };
+  auto outb = generate_greedy(m, ex, kEos, kPad, gb, torch::kCPU);
+  EXPECT_EQ(seen, ex.size());
+  EXPECT_EQ(outb, generate_greedy(m, ex, kEos, kPad, ga, torch::kCPU));
+  std::set<std::vector<int>> distinct(outb.begin(), outb.end());
+  EXPECT_GT(distinct.size(), 1u) << "identical outputs could hide a reordering";
+}
+
+TEST(Model, GenerationNeverChoosesVisionMarkers) {
+  auto c = tiny_config();
+  torch::manual_seed(7);
+  MultimodalModel m(c);
+  {
+    // Make <|image_pad|> the model's favourite token, as a collapsed model's might be.
+    torch::NoGradGuard ng;
+    for (auto& p : m->named_parameters())
+      if (p.key() == "lm_head.weight") p.value()[c.image_token_id].mul_(1000);
+  }
+  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c)};
+  GenerateOptions g;
+  g.max_new_tokens = 6;
+  std::vector<std::vector<int>> out;
+  ASSERT_NO_THROW(out = generate_greedy(m, prompts, kEos, kPad, g, torch::kCPU));
+  for (const auto& o : out) {
+    EXPECT_FALSE(o.empty());
+    for (int id : o)
+      for (int v : {c.image_token_id, c.vision_start_token_id, c.vision_end_token_id}) EXPECT_NE(id, v);
+  }
 }
 
 TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
