@@ -58,6 +58,12 @@ TEST(RunConfig, DefaultsOverridesAndErrors) {
   EXPECT_DOUBLE_EQ(variant("chip_k50_all")["k"].get<double>(), 0.5);
   EXPECT_FALSE(variant("chip_no_siblings")["siblings"].get<bool>());
   EXPECT_DOUBLE_EQ(variant("chip_zero_out")["k"].get<double>(), 0.5);
+  // Baselines also at a setting that acts at our scale, beside their defaults.
+  EXPECT_TRUE(variant("npo").empty());
+  EXPECT_DOUBLE_EQ(variant("npo_rt")["retain_weight"].get<double>(), 1.0);
+  EXPECT_TRUE(variant("manu").empty());
+  EXPECT_DOUBLE_EQ(variant("manu_a30_all")["alpha"].get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(variant("manu_a30_all")["layer_fraction"].get<double>(), 1.0);
   auto c = apply_config(r, Json{{"preset", "tiny"}, {"methods", {"npo", {{"method", "chip"}, {"name", "chip_z"}, {"options", {{"zero_out", true}}}}}}}, "cfg");
   EXPECT_EQ(c.model_preset, "tiny");
   EXPECT_EQ(c.variants[0].label, "NPO");
