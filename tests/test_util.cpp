@@ -24,8 +24,10 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-CliResult run_cli(const std::string& args) {
-  std::string cmd = std::string(MEDFORGET_BIN) + " " + args + " 2>&1";
+CliResult run_cli(const std::string& args) { return run_command(std::string(MEDFORGET_BIN) + " " + args); }
+
+CliResult run_command(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw std::runtime_error("popen failed");
   std::string out;

@@ -26,6 +26,8 @@ struct CliResult {
 };
 // Runs the built `medforget` binary with the given argument string.
 CliResult run_cli(const std::string& args);
+// Runs a shell command line.
+CliResult run_command(const std::string& command);
 
 // A tiny benchmark and a tiny model fine-tuned on it until it memorises it
 // (40 epochs), built once per medforget binary and shared by every test

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "model/model_io.hpp"
 #include "pipeline/pipeline.hpp"
 #include "unlearn/method.hpp"
 
@@ -23,6 +24,7 @@ struct RunArgs {
 
 void validate_everything(const RunConfig& c) {
   validate_config(c, method_names());
+  parse_device(c.device);  // a bad or absent GPU fails now, not at the first stage that trains
   for (const auto& v : c.variants) {
     auto m = make_method(v.method);
     Json opts = v.options;

@@ -52,12 +52,19 @@ void save_model(const std::filesystem::path& dir, MultimodalModel& model, const 
 
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available())
-      fail("--device " + name + ": this libtorch has no CUDA device available (built for CPU, or no GPU present)");
-    return torch::Device(name);
-  }
-  fail("--device '" + name + "': expected cpu, cuda or cuda:N");
+  const bool cuda_name = name == "cuda" ||
+                         (name.size() > 5 && name.rfind("cuda:", 0) == 0 &&
+                          name.find_first_not_of("0123456789", 5) == std::string::npos && name.size() < 9);
+  if (!cuda_name) fail("--device '" + name + "': expected cpu, cuda or cuda:N");
+  if (!torch::cuda::is_available())
+    fail("--device " + name + ": this libtorch has no CUDA device available (built for CPU, or no GPU present)");
+  const torch::Device d(name);
+  // Checked here: libtorch's own "invalid device ordinal" would come mid-run.
+  const auto n = static_cast<int>(torch::cuda::device_count());
+  if (d.has_index() && d.index() >= n)
+    fail("--device " + name + ": this machine has " + std::to_string(n) + " CUDA device" + (n == 1 ? "" : "s") +
+         ", cuda:0 to cuda:" + std::to_string(n - 1));
+  return d;
 }
 
 }  // namespace medforget

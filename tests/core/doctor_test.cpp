@@ -58,13 +58,9 @@ TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
   auto r = test::run_cli("doctor --seconds 0.1");
   bool openblas_default = r.output.find("blas          openblas") != std::string::npos;
   // Force the reference BLAS ahead of the alternatives link.
-  std::string cmd = "env LD_LIBRARY_PATH=" + std::string(ref_dir) + " " + MEDFORGET_BIN + " doctor --seconds 0.1 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
+  const std::string out =
+      test::run_command("env LD_LIBRARY_PATH=" + std::string(ref_dir) + " " + MEDFORGET_BIN + " doctor --seconds 0.1")
+          .output;
   EXPECT_NE(out.find("WARNING: the reference BLAS"), std::string::npos) << out;
   EXPECT_NE(out.find("blas          reference"), std::string::npos) << out;
   if (openblas_default) EXPECT_EQ(r.output.find("WARNING"), std::string::npos) << r.output;
@@ -75,4 +71,16 @@ TEST(Doctor, BlasKindFromPath) {
   EXPECT_EQ(blas_kind_of("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"), "reference");
   EXPECT_EQ(blas_kind_of("/opt/intel/libmkl_rt.so"), "mkl");
   EXPECT_EQ(blas_kind_of(""), "unknown");
+}
+
+// PyTorch's own libtorch builds export copies of std::filesystem; the CLI must
+// bind to libstdc++'s (CMakeLists.txt, mf_torch_executable): libstdc++ is
+// needed before any libtorch library.
+TEST(Doctor, LibstdcxxIsNeededBeforeLibtorch) {
+  auto r = test::run_command(std::string("readelf -d ") + MEDFORGET_BIN);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto cxx = r.output.find("[libstdc++.so"), torch = r.output.find("[libtorch");
+  ASSERT_NE(cxx, std::string::npos) << r.output;
+  ASSERT_NE(torch, std::string::npos) << r.output;
+  EXPECT_LT(cxx, torch) << r.output;
 }
