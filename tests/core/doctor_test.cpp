@@ -63,7 +63,9 @@ TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
           .output;
   EXPECT_NE(out.find("WARNING: the reference BLAS"), std::string::npos) << out;
   EXPECT_NE(out.find("blas          reference"), std::string::npos) << out;
-  if (openblas_default) EXPECT_EQ(r.output.find("WARNING"), std::string::npos) << r.output;
+  if (openblas_default) {
+    EXPECT_EQ(r.output.find("WARNING"), std::string::npos) << r.output;
+  }
 }
 
 TEST(Doctor, BlasKindFromPath) {
