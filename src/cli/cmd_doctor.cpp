@@ -12,7 +12,8 @@ void register_doctor(CLI::App& app) {
   cmd->callback([] {
     RuntimeInfo r = probe_runtime(true, seconds);
     std::printf("libtorch      %s\n", r.torch_version.c_str());
-    std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), r.blas_library.empty() ? "not found" : r.blas_library.c_str());
+    const char* where = r.blas_library.empty() ? "no BLAS library of its own: built into libtorch" : r.blas_library.c_str();
+    std::printf("blas          %s (%s)\n", r.blas_kind.c_str(), where);
     std::printf("threads       %d\n", r.threads);
     if (r.blas_threads > 0)
       std::printf("blas threads  %d (%s build%s)\n", r.blas_threads, r.blas_threading.c_str(),

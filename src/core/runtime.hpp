@@ -2,6 +2,7 @@
 // What the numerical runtime looks like: libtorch version, which BLAS got
 // loaded, thread count and a measured sgemm rate. No torch headers here.
 #include <string>
+#include <vector>
 
 namespace medforget {
 
@@ -21,6 +22,9 @@ struct RuntimeInfo {
 
 // Reads /proc/self/maps; cheap enough to call at every command start.
 std::string loaded_blas_library();
+// The CPU BLAS among mapped library paths ("" when none is mapped on its own,
+// as with PyTorch's wheels, which link MKL into libtorch_cpu).
+std::string pick_blas_library(const std::vector<std::string>& mapped_paths);
 std::string blas_kind_of(const std::string& path);
 // Prints a warning when the reference BLAS is loaded (about 20x slower).
 void warn_if_reference_blas();

@@ -75,6 +75,18 @@ TEST(Doctor, BlasKindFromPath) {
   EXPECT_EQ(blas_kind_of(""), "unknown");
 }
 
+TEST(Doctor, PicksTheCpuBlasAmongMappedLibraries) {
+  const std::string torch_lib = "/opt/torch/lib/";
+  // PyTorch's CUDA wheel: cuBLAS is mapped, its CPU BLAS is inside libtorch_cpu.
+  EXPECT_EQ(pick_blas_library({torch_lib + "libtorch_cpu.so", "/opt/nvidia/cu13/lib/libcublasLt.so.13",
+                               "/opt/nvidia/cu13/lib/libcublas.so.13"}),
+            "");
+  const std::string openblas = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0";
+  const std::string reference = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3";
+  EXPECT_EQ(pick_blas_library({"/usr/lib/x86_64-linux-gnu/libcublas.so.12", openblas}), openblas);
+  EXPECT_EQ(pick_blas_library({openblas, reference}), reference);  // sgemm binds to libblas.so.3
+}
+
 // PyTorch's own libtorch builds export copies of std::filesystem; the CLI must
 // bind to libstdc++'s (CMakeLists.txt, mf_torch_executable): libstdc++ is
 // needed before any libtorch library.
