@@ -65,12 +65,18 @@ Value set_metric(const Entry& e, SetKind s, Fig5Metric m) {
 std::string method_color(const ResultSet& rs, const std::string& method) {
   for (const auto& [k, c] : fixed_colors())
     if (k == method) return c;
+  // The palette's colours no known method owns, then the light shades of the
+  // same family: a grid with many variants (chip_k50_all, npo_rt, ...) gets a
+  // distinct colour per series up to 13 of them before any repeats.
+  static const std::vector<std::string> light{"#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+                                              "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"};
   std::vector<std::string> spare;
   for (const auto& c : palette()) {
     bool used = false;
     for (const auto& [k, fc] : fixed_colors()) used = used || fc == c;
     if (!used) spare.push_back(c);
   }
+  spare.insert(spare.end(), light.begin(), light.end());
   size_t i = 0;
   for (const auto& m : rs.methods()) {
     if (m == method) break;

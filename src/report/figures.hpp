@@ -18,8 +18,8 @@ Chart figure5(const ResultSet& rs, Fig5Metric metric);
 Chart figure6(const ResultSet& rs);
 
 // Fixed colour per known method (Figure 6's: MANU orange, GradDiff green,
-// KL Min brown, NPO purple); other methods take the unused palette colours in
-// display order.
+// KL Min brown, NPO purple); other methods (the grid's variants) take the
+// unused palette colours, then light shades, in display order: 13 distinct.
 std::string method_color(const ResultSet& rs, const std::string& method);
 
 }  // namespace medforget::report

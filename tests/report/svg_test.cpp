@@ -225,3 +225,20 @@ TEST(ReportFigures, Figure6FromResults) {
             12u);  // 3 methods × 4 panels, no gaps
   EXPECT_EQ(elements(svg, "<circle class=\"point\"").size(), 48u);
 }
+
+// The paper grid plots the 7 methods and 6 variants beside each other: every
+// series needs its own colour (the 10-colour palette alone repeated two).
+TEST(ReportFigures, EveryGridSeriesHasItsOwnColour) {
+  ResultSet rs;
+  for (const char* m : {"vanilla", "retrain", "manu", "graddiff", "kl_min", "npo", "mip_editor", "chip", "chip_k50_all",
+                        "chip_lang_only", "chip_no_siblings", "chip_zero_out", "chip_no_separation", "manu_a30_all",
+                        "npo_rt"})
+    rs.entries.push_back(Entry{m, std::nullopt, m, std::nullopt, std::nullopt, std::nullopt});
+  std::map<std::string, std::string> owner;
+  for (const auto& m : rs.methods()) {
+    const std::string c = method_color(rs, m);
+    EXPECT_TRUE(owner.emplace(c, m).second) << m << " has " << c << ", the colour of " << owner[c];
+  }
+  EXPECT_EQ(method_color(rs, "chip"), "#d62728");  // known methods keep Figure 6's colours
+  EXPECT_EQ(method_color(rs, "npo"), "#9467bd");
+}
