@@ -1,5 +1,7 @@
 #include "model/model_io.hpp"
 
+#include <optional>
+
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "model/checkpoint.hpp"
@@ -52,13 +54,17 @@ void save_model(const std::filesystem::path& dir, MultimodalModel& model, const 
 
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
-  const bool cuda_name = name == "cuda" ||
-                         (name.size() > 5 && name.rfind("cuda:", 0) == 0 &&
-                          name.find_first_not_of("0123456789", 5) == std::string::npos && name.size() < 9);
-  if (!cuda_name) fail("--device '" + name + "': expected cpu, cuda or cuda:N");
+  std::optional<torch::Device> parsed;
+  try {
+    parsed.emplace(name);  // libtorch's own parser: "cuda", "cuda:N"; throws on malformed strings
+  } catch (const std::exception&) {
+  }
+  // The round trip rejects what the parser bends: an index past its 8 bits wraps ("cuda:256" is cuda:0).
+  if (!parsed || !parsed->is_cuda() || (name != "cuda" && parsed->str() != name))
+    fail("--device '" + name + "': expected cpu, cuda or cuda:N");
   if (!torch::cuda::is_available())
     fail("--device " + name + ": this libtorch has no CUDA device available (built for CPU, or no GPU present)");
-  const torch::Device d(name);
+  const torch::Device d = *parsed;
   // Checked here: libtorch's own "invalid device ordinal" would come mid-run.
   const auto n = static_cast<int>(torch::cuda::device_count());
   if (d.has_index() && d.index() >= n)

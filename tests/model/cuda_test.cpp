@@ -52,6 +52,13 @@ TEST(Cuda, BadDevicesFailBeforeAnyWork) {
     test::expect_contains(r.output, "--device");
     EXPECT_FALSE(fs::exists(t / "e" / "forget.jsonl")) << dev;
   }
+  // Malformed names fail as such, also on a GPU machine: libtorch's parser alone
+  // would wrap "cuda:256" to cuda:0 (an 8-bit index) and read "cuda:01" as cuda:1.
+  for (const std::string dev : {"cuda:256", "cuda:01", "cuda:-1", "cpu:0", "cuda:999999"}) {
+    auto r = test::run_cli("run --preset tiny --dry-run --device " + dev + " --out " + (t / "run").string());
+    EXPECT_NE(r.exit_code, 0) << dev;
+    test::expect_contains(r.output, "expected cpu, cuda or cuda:N");
+  }
   auto r = test::run_cli("run --preset tiny --device cuda:99 --out " + (t / "run").string());
   EXPECT_NE(r.exit_code, 0);
   test::expect_contains(r.output, "--device cuda:99");
