@@ -1,6 +1,7 @@
 // `medforget run` (the main job) and `medforget grid` (the paper's
 // experiments): plan the stages of a configuration, run them with caching and
 // resume, print the results tables.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -19,7 +20,7 @@ namespace {
 
 struct RunArgs {
   std::string preset, out, config, device;
-  bool dry_run = false;
+  bool dry_run = false, status = false;
 };
 
 void validate_everything(const RunConfig& c) {
@@ -41,14 +42,73 @@ std::string read_all(const std::filesystem::path& p) {
   return ss.str();
 }
 
+bool is_measurement(const Stage& s) {
+  return s.name.rfind("eval/", 0) == 0 || s.name.rfind("attack/", 0) == 0 || s.name.rfind("mia/", 0) == 0;
+}
+
+// Prints where each stage of `out` stands, the time the rest should take at the
+// pace so far, and how to build a report of what is finished.
+void print_status(const std::vector<Stage>& stages, const std::filesystem::path& out, const std::string& config_src) {
+  const auto st = pipeline_status(stages, out);
+  std::printf("status of %s (configuration: %s)%s\n", out.string().c_str(), config_src.c_str(),
+              std::filesystem::exists(out) ? "" : "; no run there yet");
+  size_t n[4] = {0, 0, 0, 0};
+  double secs = 0, timed_w = 0, rest_w = 0, peak = 0;
+  size_t timed = 0;
+  std::string done_dirs;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const auto& x = st[i];
+    ++n[x.state];
+    std::printf("  %-8s %s", state_name(x.state), stages[i].name.c_str());
+    if (x.state == StageStatus::Done && x.seconds > 0) {
+      std::printf("%*s %9s %6.0f MiB", static_cast<int>(36 - std::min<size_t>(36, stages[i].name.size())), "",
+                  format_duration(x.seconds).c_str(), x.peak_rss_mib);
+      secs += x.seconds;
+      timed_w += stages[i].weight;
+      ++timed;
+      peak = std::max(peak, x.peak_rss_mib);
+    }
+    std::printf("\n");
+    if (x.state != StageStatus::Done) rest_w += stages[i].weight;
+    if (x.state == StageStatus::Done && is_measurement(stages[i])) done_dirs += " " + (out / stages[i].dir).string();
+  }
+  std::printf("%zu of %zu stages done (%s of stage time, peak RSS %.0f MiB), %zu started, %zu stale, %zu pending\n",
+              n[StageStatus::Done], stages.size(), format_duration(secs).c_str(), peak, n[StageStatus::Started],
+              n[StageStatus::Stale], n[StageStatus::Pending]);
+  if (n[StageStatus::Done] == stages.size()) {
+    std::printf("every stage done; report: %s\n", (out / "report/report.html").string().c_str());
+    return;
+  }
+  if (timed >= 3)  // one or two stages (the data build alone) say little about the rest
+    std::printf("the rest, at the pace of the finished stages: about %s (rough: stages are weighted by expected cost)\n",
+                format_duration(secs / timed_w * rest_w).c_str());
+  if (!done_dirs.empty())
+    std::printf("a report of the finished measurements: medforget report --out %s%s\n",
+                (out / "report-so-far").string().c_str(), done_dirs.c_str());
+}
+
 void execute(const RunArgs& a, bool grid) {
   std::string preset = a.preset.empty() ? (grid ? "paper" : "small") : a.preset;
   RunConfig c = grid ? default_grid_config(preset) : default_run_config(preset);
-  if (!a.config.empty()) c = load_config(c, a.config);
-  if (!a.device.empty()) c.device = a.device;
-  validate_everything(c);  // before any work
   std::filesystem::path out =
-      a.out.empty() ? std::filesystem::path("out") / ((grid ? "grid-" : "") + c.preset) : std::filesystem::path(a.out);
+      a.out.empty() ? std::filesystem::path("out") / ((grid ? "grid-" : "") + preset) : std::filesystem::path(a.out);
+  std::string config_src = "the defaults";
+  if (!a.config.empty()) {
+    c = load_config(c, a.config);
+    config_src = a.config;
+  } else if (a.status && std::filesystem::exists(out / "run_config.json")) {
+    // What the directory was last run with: a grid started with --config is checked as started.
+    c = load_config(c, out / "run_config.json");
+    config_src = (out / "run_config.json").string();
+  }
+  if (!a.device.empty()) c.device = a.device;
+  if (a.out.empty()) out = std::filesystem::path("out") / ((grid ? "grid-" : "") + c.preset);
+  if (a.status) {
+    validate_config(c, method_names());  // not the device: a GPU run's status can be read anywhere
+    print_status(plan_stages(c), out, config_src);
+    return;
+  }
+  validate_everything(c);  // before any work
   auto stages = plan_stages(c);
   if (a.dry_run) {
     for (const auto& s : stages) {
@@ -74,7 +134,12 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
   cmd->add_option("--out", a.out, "Run directory (default out/<preset>)");
   cmd->add_option("--config", a.config, "JSON run configuration overriding the defaults (docs/RUN.md)");
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
-  cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
+  auto* dry = cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
+  cmd->add_flag("--status", a.status,
+                "Print where each stage of --out stands (done, started, stale, pending), the time left at the pace "
+                "so far and a report command for the finished measurements; runs nothing. Without --config, reads "
+                "the configuration the directory was last run with")
+      ->excludes(dry);
 }
 
 }  // namespace

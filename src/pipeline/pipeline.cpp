@@ -91,14 +91,69 @@ std::string tail_of(const fs::path& log, size_t lines) {
   return s;
 }
 
-std::string duration(double secs) {
-  char b[32];
-  if (secs < 60) std::snprintf(b, sizeof b, "%.1fs", secs);
-  else std::snprintf(b, sizeof b, "%dm%02ds", static_cast<int>(secs) / 60, static_cast<int>(secs) % 60);
-  return b;
+// The cache key: the arguments and the content digests of the stages it reads;
+// "" when one of them has no output yet.
+std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of) {
+  std::string key_src = std::string(kMedforgetVersion) + "\n";
+  for (const auto& a : s.args) key_src += a + "\n";
+  for (const auto& d : s.deps) {
+    auto it = digest_of.find(d);
+    if (it == digest_of.end()) return "";
+    key_src += d + "=" + it->second + "\n";
+  }
+  return sha256_hex(key_src);
 }
 
 }  // namespace
+
+std::string format_duration(double secs) {
+  char b[32];
+  const int t = static_cast<int>(secs);
+  if (secs < 60) std::snprintf(b, sizeof b, "%.1fs", secs);
+  else if (t < 3600) std::snprintf(b, sizeof b, "%dm%02ds", t / 60, t % 60);
+  else std::snprintf(b, sizeof b, "%dh%02dm", t / 3600, t / 60 % 60);
+  return b;
+}
+
+const char* state_name(StageStatus::State s) {
+  switch (s) {
+    case StageStatus::Done: return "done";
+    case StageStatus::Started: return "started";
+    case StageStatus::Stale: return "stale";
+    case StageStatus::Pending: return "pending";
+  }
+  return "?";
+}
+
+std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const fs::path& out) {
+  std::map<std::string, std::string> digest_of;
+  std::vector<StageStatus> st;
+  for (const auto& s : stages) {
+    StageStatus x;
+    const std::string key = stage_key(s, digest_of), have = finished_digest(out / s.dir);
+    const fs::path ledger = out / ".stages" / (flat(s.name) + ".json");
+    Json rec = Json::object();
+    if (fs::exists(ledger)) {
+      try {
+        rec = read_json(ledger);
+      } catch (const std::exception&) {
+      }
+    }
+    const bool same_key = !key.empty() && rec.value("key", "") == key;
+    if (!have.empty() && same_key) {
+      x.state = StageStatus::Done;
+      x.seconds = rec.value("seconds", 0.0);
+      x.peak_rss_mib = rec.value("peak_rss_mib", 0.0);
+      digest_of[s.name] = have;
+    } else if (!have.empty()) {
+      x.state = StageStatus::Stale;
+    } else if (same_key) {
+      x.state = StageStatus::Started;
+    }
+    st.push_back(x);
+  }
+  return st;
+}
 
 PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out) {
   fs::create_directories(out / ".stages");
@@ -109,14 +164,9 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < stages.size(); ++i) {
     const Stage& s = stages[i];
-    std::string key_src = std::string(kMedforgetVersion) + "\n";
-    for (const auto& a : s.args) key_src += a + "\n";
-    for (const auto& d : s.deps) {
-      auto it = digest_of.find(d);
-      if (it == digest_of.end()) fail("run: stage '" + s.name + "' depends on '" + d + "', which is not planned before it");
-      key_src += d + "=" + it->second + "\n";
-    }
-    const std::string key = sha256_hex(key_src);
+    for (const auto& d : s.deps)
+      if (!digest_of.count(d)) fail("run: stage '" + s.name + "' depends on '" + d + "', which is not planned before it");
+    const std::string key = stage_key(s, digest_of);
     const fs::path dir = out / s.dir, ledger = out / ".stages" / (flat(s.name) + ".json");
     std::string have = finished_digest(dir);
     char head[96];
@@ -156,8 +206,8 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     ran_w += s.weight;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = ran_w > 0 ? elapsed / ran_w * (total_w - done_w) : 0;
-    std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head, duration(secs).c_str(),
-                 rss_mib, duration(elapsed).c_str(), duration(eta).c_str());
+    std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head, format_duration(secs).c_str(),
+                 rss_mib, format_duration(elapsed).c_str(), format_duration(eta).c_str());
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

@@ -33,4 +33,17 @@ struct PipelineResult {
 // Error naming the stage and its log when one fails.
 PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesystem::path& out);
 
+// Where each stage of a run directory stands, read from its files alone (runs
+// nothing, writes nothing): for `run --status` on a run that takes hours.
+struct StageStatus {
+  enum State { Done, Started, Stale, Pending };
+  State state = Pending;  // Started: begun under the current key, unfinished (a rerun
+                          // resumes it); Stale: finished under other inputs or options
+  double seconds = 0, peak_rss_mib = 0;  // of a Done stage, when it ran through run_pipeline
+};
+std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const std::filesystem::path& out);
+const char* state_name(StageStatus::State s);
+
+std::string format_duration(double secs);  // "8.5s", "4m07s", "3h02m"
+
 }  // namespace medforget

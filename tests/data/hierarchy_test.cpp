@@ -87,8 +87,9 @@ TEST(Splits, PaperShapeGivesQuarterSpreadAcrossParents) {
       EXPECT_TRUE(std::any_of(sib.begin(), sib.end(), [&](auto& s) { return !fs.count(s); }));
       ++per_parent[h.get(id).parent];
     }
-    if (l != Level::Institution)
+    if (l != Level::Institution) {
       for (auto& [p, n] : per_parent) EXPECT_EQ(n, l == Level::Patient ? 2 : 1) << p;
+    }
   }
   // Sections: each position within a study is forgotten equally often.
   auto sec = choose_forget_nodes(h, Level::Section, 0.25, rng);

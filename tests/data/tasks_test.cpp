@@ -58,7 +58,9 @@ TEST(Classification, ExactlyOneCorrectOption) {
     std::set<std::string> norm;
     for (auto& o : c.options) {
       norm.insert(normalize_text(o));
-      if (o != "Small left pleural effusion.") EXPECT_EQ(normalize_text(text).find(normalize_text(o)), std::string::npos);
+      if (o != "Small left pleural effusion.") {
+        EXPECT_EQ(normalize_text(text).find(normalize_text(o)), std::string::npos);
+      }
     }
     EXPECT_EQ(norm.size(), 4u);
   }

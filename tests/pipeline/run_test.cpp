@@ -1,5 +1,5 @@
 // `medforget run`: configuration checks before any work, stage caching keyed
-// by inputs and options, resume after a kill.
+// by inputs and options, resume after a kill, --status.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -100,6 +100,16 @@ TEST(RunCli, BadConfigurationFailsBeforeAnyWork) {
     test::expect_contains(r.output, msg);
     EXPECT_FALSE(fs::exists(t / "out")) << cfg.dump();
   }
+  // --status of a directory with no run yet: every stage pending, nothing created.
+  auto r = test::run_cli("grid --preset tiny --status --out " + (t / "out").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "no run there yet");
+  EXPECT_EQ(count(r.output, "  pending  "), count(r.output, "\n  ")) << r.output;
+  test::expect_contains(r.output, "  pending  unlearn/retrain-section");
+  EXPECT_FALSE(fs::exists(t / "out"));
+  r = test::run_cli("run --preset tiny --status --dry-run --out " + (t / "out").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "excludes");
 }
 
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
@@ -114,6 +124,14 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
   std::system(killer.c_str());
   ASSERT_TRUE(fs::exists(out / "models/vanilla/manifest.json"));
   ASSERT_FALSE(fs::exists(out / "report/manifest.json"));
+  // --status reads where the killed run stands.
+  auto st = test::run_cli(run + cfg.string() + " --status");
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  test::expect_contains(st.output, "  done     data ");
+  test::expect_contains(st.output, "  done     finetune");  // killed before its time was recorded
+  test::expect_contains(st.output, "  pending  report");
+  EXPECT_EQ(count(st.output, "  done     "), 2u) << st.output;
+  test::expect_contains(st.output, "2 of ");
   auto r = test::run_cli(run + cfg.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(count(r.output, " cached\n"), 2u) << r.output;  // data, finetune
@@ -124,8 +142,23 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
   const size_t n_stages = count(r.output, "[run] (");
   EXPECT_EQ(count(r.output, " cached\n"), n_stages) << r.output;
   EXPECT_EQ(count(r.output, " done in "), 0u) << r.output;
+  // Without --config, --status reads the configuration the directory was run with.
+  st = test::run_cli("run --status --out " + out.string());
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  test::expect_contains(st.output, (out / "run_config.json").string());
+  EXPECT_EQ(count(st.output, "  done     "), n_stages) << st.output;
+  test::expect_contains(st.output, "every stage done");
+  // One unlearning option changed: --status names the three stages a run would redo
+  // (and redoes nothing: the run below still recomputes exactly those).
+  const auto cfg2 = write_config(t.path(), "0.2");
+  st = test::run_cli(run + cfg2.string() + " --status");
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  EXPECT_EQ(count(st.output, "  stale    "), 3u) << st.output;
+  test::expect_contains(st.output, "  stale    unlearn/chip-patient");
+  test::expect_contains(st.output, "a report of the finished measurements: medforget report");
+  test::expect_contains(st.output, (out / "eval/vanilla-patient").string());
   // One unlearning option changed: that unlearning, its evaluation and the report.
-  r = test::run_cli(run + write_config(t.path(), "0.2").string());
+  r = test::run_cli(run + cfg2.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(count(r.output, " done in "), 3u) << r.output;
   test::expect_contains(r.output, "unlearn/chip-patient             done in");
