@@ -142,6 +142,18 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
   const size_t n_stages = count(r.output, "[run] (");
   EXPECT_EQ(count(r.output, " cached\n"), n_stages) << r.output;
   EXPECT_EQ(count(r.output, " done in "), 0u) << r.output;
+  // scripts/grid_records.sh keeps what the report needs: the same tables from the records alone.
+  const auto recs = t / "records";
+  ASSERT_EQ(test::run_command("bash " + std::string(MEDFORGET_SOURCE_DIR) + "/scripts/grid_records.sh " +
+                              out.string() + " " + recs.string())
+                .exit_code,
+            0);
+  EXPECT_FALSE(fs::exists(recs / "eval/vanilla-patient/forget.jsonl"));
+  EXPECT_TRUE(fs::exists(recs / "stages/finetune.json"));
+  r = test::run_cli("report --out " + (t / "rep").string() + " " + (recs / "eval").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream a(out / "report/table3.md"), b(t / "rep/table3.md");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}), std::string(std::istreambuf_iterator<char>(b), {}));
   // Without --config, --status reads the configuration the directory was run with.
   st = test::run_cli("run --status --out " + out.string());
   ASSERT_EQ(st.exit_code, 0) << st.output;

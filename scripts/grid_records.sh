@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Copies the small records of a run or grid directory (each finished stage's
+# summary.json / attack.json / mia.json, manifests, the stage ledger with wall
+# times and peak RSS, run_config.json) into DEST, leaving models and per-item
+# JSONL behind. `medforget report --out R DEST/eval DEST/attack DEST/mia` rebuilds
+# every table and figure from DEST alone: the results outlive the grid's machine.
+# Usage: scripts/grid_records.sh RUN_DIR DEST
+set -euo pipefail
+if [ $# -ne 2 ] || [ ! -f "$1/run_config.json" ]; then
+  echo "usage: $0 RUN_DIR DEST  (RUN_DIR: a medforget run/grid output with run_config.json)" >&2
+  exit 2
+fi
+src=$1 dest=$2
+mkdir -p "$dest"
+cp "$src/run_config.json" "$dest/"
+[ -d "$src/.stages" ] && mkdir -p "$dest/stages" && cp "$src"/.stages/*.json "$dest/stages/" 2>/dev/null || true
+n=0
+for kind in eval attack mia; do
+  [ -d "$src/$kind" ] || continue
+  for d in "$src/$kind"/*/; do
+    d=${d%/}
+    [ -f "$d/manifest.json" ] || continue  # unfinished
+    name=$(basename "$d")
+    mkdir -p "$dest/$kind/$name"
+    for f in summary.json attack.json mia.json manifest.json; do
+      [ -f "$d/$f" ] && cp "$d/$f" "$dest/$kind/$name/"
+    done
+    n=$((n + 1))
+  done
+done
+echo "[grid_records] $n finished measurement directories from $src into $dest"
