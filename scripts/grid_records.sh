@@ -13,7 +13,10 @@ fi
 src=$1 dest=$2
 mkdir -p "$dest"
 cp "$src/run_config.json" "$dest/"
-[ -d "$src/.stages" ] && mkdir -p "$dest/stages" && cp "$src"/.stages/*.json "$dest/stages/" 2>/dev/null || true
+mkdir -p "$dest/stages"
+for f in "$src"/.stages/*.json; do  # finished stages only: a running one's entry has no time yet
+  [ -f "$f" ] && grep -q '"state": *"done"' "$f" && cp "$f" "$dest/stages/"
+done
 n=0
 for kind in eval attack mia; do
   [ -d "$src/$kind" ] || continue
