@@ -171,8 +171,15 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     std::string have = finished_digest(dir);
     char head[96];
     std::snprintf(head, sizeof head, "[run] (%zu/%zu) %-32s", i + 1, stages.size(), s.name.c_str());
-    const std::string recorded = fs::exists(ledger) ? read_json(ledger).value("key", "") : "";
+    const Json entry = fs::exists(ledger) ? read_json(ledger) : Json::object();
+    const std::string recorded = entry.value("key", "");
     if (!have.empty() && recorded == key) {
+      // A run killed between the stage's manifest and its ledger line left "running".
+      if (entry.value("state", "") != "done") {
+        Json e = entry;
+        e["state"] = "done";
+        write_json(ledger, e);
+      }
       digest_of[s.name] = have;
       ++res.cached;
       done_w += s.weight;

@@ -135,6 +135,7 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
   auto r = test::run_cli(run + cfg.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(count(r.output, " cached\n"), 2u) << r.output;  // data, finetune
+  EXPECT_EQ(read_json(out / ".stages/finetune.json")["state"], "done");  // even if killed before its ledger line
   test::expect_contains(r.output, "| CHIP");
   // Nothing changed: nothing runs.
   r = test::run_cli(run + cfg.string());
