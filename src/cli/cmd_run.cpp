@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -42,14 +43,14 @@ std::string read_all(const std::filesystem::path& p) {
   return ss.str();
 }
 
-bool is_measurement(const Stage& s) {
-  return s.name.rfind("eval/", 0) == 0 || s.name.rfind("attack/", 0) == 0 || s.name.rfind("mia/", 0) == 0;
-}
-
 // Prints where each stage of `out` stands, the time the rest should take at the
 // pace so far, and how to build a report of what is finished.
 void print_status(const std::vector<Stage>& stages, const std::filesystem::path& out, const std::string& config_src) {
   const auto st = pipeline_status(stages, out);
+  // The report stage reads exactly the measurements (plan_stages): a report so far reads the finished ones.
+  std::set<std::string> measured;
+  for (const auto& s : stages)
+    if (s.name == "report") measured.insert(s.deps.begin(), s.deps.end());
   std::printf("status of %s (configuration: %s)%s\n", out.string().c_str(), config_src.c_str(),
               std::filesystem::exists(out) ? "" : "; no run there yet");
   size_t n[4] = {0, 0, 0, 0};
@@ -70,7 +71,7 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     }
     std::printf("\n");
     if (x.state != StageStatus::Done) rest_w += stages[i].weight;
-    if (x.state == StageStatus::Done && is_measurement(stages[i])) done_dirs += " " + (out / stages[i].dir).string();
+    if (x.state == StageStatus::Done && measured.count(stages[i].name)) done_dirs += " " + (out / stages[i].dir).string();
   }
   std::printf("%zu of %zu stages done (%s of stage time, peak RSS %.0f MiB), %zu started, %zu stale, %zu pending\n",
               n[StageStatus::Done], stages.size(), format_duration(secs).c_str(), peak, n[StageStatus::Started],

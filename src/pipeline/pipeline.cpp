@@ -91,6 +91,8 @@ std::string tail_of(const fs::path& log, size_t lines) {
   return s;
 }
 
+fs::path ledger_path(const fs::path& out, const Stage& s) { return out / ".stages" / (flat(s.name) + ".json"); }
+
 // The cache key: the arguments and the content digests of the stages it reads;
 // "" when one of them has no output yet.
 std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of) {
@@ -131,7 +133,7 @@ std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const
   for (const auto& s : stages) {
     StageStatus x;
     const std::string key = stage_key(s, digest_of), have = finished_digest(out / s.dir);
-    const fs::path ledger = out / ".stages" / (flat(s.name) + ".json");
+    const fs::path ledger = ledger_path(out, s);
     Json rec = Json::object();
     if (fs::exists(ledger)) {
       try {
@@ -167,7 +169,7 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     for (const auto& d : s.deps)
       if (!digest_of.count(d)) fail("run: stage '" + s.name + "' depends on '" + d + "', which is not planned before it");
     const std::string key = stage_key(s, digest_of);
-    const fs::path dir = out / s.dir, ledger = out / ".stages" / (flat(s.name) + ".json");
+    const fs::path dir = out / s.dir, ledger = ledger_path(out, s);
     std::string have = finished_digest(dir);
     char head[96];
     std::snprintf(head, sizeof head, "[run] (%zu/%zu) %-32s", i + 1, stages.size(), s.name.c_str());
