@@ -22,6 +22,7 @@ namespace {
 struct RunArgs {
   std::string preset, out, config, device;
   bool dry_run = false, status = false;
+  int jobs = 1;
 };
 
 void validate_everything(const RunConfig& c) {
@@ -122,8 +123,9 @@ void execute(const RunArgs& a, bool grid) {
   std::filesystem::create_directories(out);
   write_json(out / "run_config.json", c.to_json());
   log_info(std::string(grid ? "grid" : "run") + ": " + std::to_string(stages.size()) + " stages into " +
-           out.string() + " (configuration in run_config.json)");
-  PipelineResult r = run_pipeline(stages, out);
+           out.string() + " (configuration in run_config.json)" +
+           (a.jobs > 1 ? ", " + std::to_string(a.jobs) + " at a time" : ""));
+  PipelineResult r = run_pipeline(stages, out, a.jobs);
   std::printf("%s\n%s\n", read_all(out / "report/table3.md").c_str(), read_all(out / "report/fr_diff.md").c_str());
   if (std::filesystem::exists(out / "report/attack.md")) std::printf("%s\n", read_all(out / "report/attack.md").c_str());
   std::printf("%zu stages ran, %zu cached, in %.1f s; report: %s\n", r.ran, r.cached, r.seconds,
@@ -135,6 +137,10 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
   cmd->add_option("--out", a.out, "Run directory (default out/<preset>)");
   cmd->add_option("--config", a.config, "JSON run configuration overriding the defaults (docs/RUN.md)");
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
+  cmd->add_option("--jobs,-j", a.jobs,
+                  "Stages run at once (default 1): a stage starts when the stages it reads are done; each shares "
+                  "the cores (MEDFORGET_THREADS = cores / jobs unless set). On a GPU they share the device")
+      ->check(CLI::PositiveNumber);
   auto* dry = cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
   cmd->add_flag("--status", a.status,
                 "Print where each stage of --out stands (done, started, stale, pending), the time left at the pace "

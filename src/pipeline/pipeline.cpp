@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
@@ -48,23 +51,23 @@ std::string finished_digest(const fs::path& dir) {
   }
 }
 
-struct StageExit {
-  int code = 0;
-  long max_rss_kib = 0;  // the stage process's peak resident set
-};
-
-StageExit exec_stage(const std::vector<std::string>& args, const fs::path& log) {
+// Starts one stage as a child process of this binary; its output goes to `log`.
+// `threads` > 0 caps its intra-op threads (MEDFORGET_THREADS) when the user set none,
+// so that concurrent stages share the cores instead of each taking all of them.
+pid_t start_stage(const std::vector<std::string>& args, const fs::path& log, int threads) {
   fs::create_directories(log.parent_path());
   pid_t pid = fork();
   if (pid < 0) fail("run: fork failed");
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stage with it
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stages with it
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
     }
+    if (threads > 0 && !std::getenv("MEDFORGET_THREADS"))
+      setenv("MEDFORGET_THREADS", std::to_string(threads).c_str(), 1);
     std::vector<char*> argv;
     std::string self = "medforget";
     argv.push_back(self.data());
@@ -74,12 +77,24 @@ StageExit exec_stage(const std::vector<std::string>& args, const fs::path& log) 
     execv("/proc/self/exe", argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+struct StageExit {
+  pid_t pid = 0;
+  int code = 0;
+  long max_rss_kib = 0;  // the stage process's peak resident set
+};
+
+// Waits for whichever stage ends first.
+StageExit wait_any_stage() {
   int status = 0;
   struct rusage ru {};
-  while (wait4(pid, &status, 0, &ru) < 0) {
+  pid_t pid;
+  while ((pid = wait4(-1, &status, 0, &ru)) < 0) {
     if (errno != EINTR) fail("run: wait4 failed");
   }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
+  return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
 }
 
 std::string tail_of(const fs::path& log, size_t lines) {
@@ -157,67 +172,143 @@ std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const
   return st;
 }
 
-PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out) {
+PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out, int jobs) {
+  if (jobs < 1) fail("run: --jobs must be at least 1, got " + std::to_string(jobs));
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    for (const auto& d : stages[i].deps)
+      if (!index_of.count(d))
+        fail("run: stage '" + stages[i].name + "' depends on '" + d + "', which is not planned before it");
+    index_of[stages[i].name] = i;
+  }
   fs::create_directories(out / ".stages");
-  std::map<std::string, std::string> digest_of;  // stage -> content digest of its output
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = jobs > 1 ? std::max(1, hw / jobs) : 0;
+  std::map<std::string, std::string> digest_of;  // finished stage -> content digest of its output
   double total_w = 0, done_w = 0, ran_w = 0;
   for (const auto& s : stages) total_w += s.weight;
   PipelineResult res;
   const auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < stages.size(); ++i) {
+  enum class St { Waiting, Running, Done };
+  std::vector<St> state(stages.size(), St::Waiting);
+  struct Running {
+    size_t i;
+    std::string key;
+    std::chrono::steady_clock::time_point t;
+    double started_unix;
+  };
+  std::map<pid_t, Running> running;
+  std::string failure;  // the first failed stage's message: nothing new starts after it
+  auto head = [&](size_t i) {
+    char b[96];
+    std::snprintf(b, sizeof b, "[run] (%zu/%zu) %-32s", i + 1, stages.size(), stages[i].name.c_str());
+    return std::string(b);
+  };
+  auto ready = [&](size_t i) {
+    if (state[i] != St::Waiting) return false;
+    for (const auto& d : stages[i].deps)
+      if (!digest_of.count(d)) return false;
+    return true;
+  };
+  // A ready stage whose output is finished under its key is cached; true if `i` was.
+  auto take_cached = [&](size_t i) {
     const Stage& s = stages[i];
-    for (const auto& d : s.deps)
-      if (!digest_of.count(d)) fail("run: stage '" + s.name + "' depends on '" + d + "', which is not planned before it");
+    const std::string key = stage_key(s, digest_of), have = finished_digest(out / s.dir);
+    const fs::path ledger = ledger_path(out, s);
+    const Json entry = fs::exists(ledger) ? read_json(ledger) : Json::object();
+    if (have.empty() || entry.value("key", "") != key) return false;
+    if (entry.value("state", "") != "done") {  // a run killed between the stage's manifest and its ledger line
+      Json e = entry;
+      e["state"] = "done";
+      write_json(ledger, e);
+    }
+    digest_of[s.name] = have;
+    state[i] = St::Done;
+    ++res.cached;
+    done_w += s.weight;
+    std::fprintf(stderr, "%s cached\n", head(i).c_str());
+    return true;
+  };
+  auto launch = [&](size_t i) {
+    const Stage& s = stages[i];
     const std::string key = stage_key(s, digest_of);
     const fs::path dir = out / s.dir, ledger = ledger_path(out, s);
-    std::string have = finished_digest(dir);
-    char head[96];
-    std::snprintf(head, sizeof head, "[run] (%zu/%zu) %-32s", i + 1, stages.size(), s.name.c_str());
-    const Json entry = fs::exists(ledger) ? read_json(ledger) : Json::object();
-    const std::string recorded = entry.value("key", "");
-    if (!have.empty() && recorded == key) {
-      // A run killed between the stage's manifest and its ledger line left "running".
-      if (entry.value("state", "") != "done") {
-        Json e = entry;
-        e["state"] = "done";
-        write_json(ledger, e);
-      }
-      digest_of[s.name] = have;
-      ++res.cached;
-      done_w += s.weight;
-      std::fprintf(stderr, "%s cached\n", head);
-      continue;
-    }
+    const std::string recorded = fs::exists(ledger) ? read_json(ledger).value("key", "") : "";
     // Changed inputs or options: the old output and any partial state of another key go.
-    if (!have.empty() || (!recorded.empty() && recorded != key)) {
+    if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) {
       fs::remove_all(dir);
       fs::remove_all(dir.string() + ".partial");
     }
-    write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "running"}});
+    const double now_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "running"}, {"started", now_unix}});
     std::vector<std::string> args;
     for (const auto& a : s.args) args.push_back(expand(a, out));
     const fs::path log = out / "logs" / (flat(s.name) + ".log");
-    std::fprintf(stderr, "%s running (log %s)\n", head, log.string().c_str());
-    const auto ts = std::chrono::steady_clock::now();
-    StageExit ex = exec_stage(args, log);
-    const int rc = ex.code;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-    if (rc != 0)
-      fail("run: stage '" + s.name + "' failed (exit " + std::to_string(rc) + "); last lines of " + log.string() +
-           ":\n" + tail_of(log, 15));
-    have = finished_digest(dir);
-    if (have.empty()) fail("run: stage '" + s.name + "' finished without a manifest in " + dir.string());
+    std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
+    running[start_stage(args, log, threads)] = {i, key, std::chrono::steady_clock::now(), now_unix};
+    state[i] = St::Running;
+  };
+  auto finish = [&](const StageExit& ex) {
+    auto it = running.find(ex.pid);
+    if (it == running.end()) return;  // not one of ours
+    const Running r = it->second;
+    running.erase(it);
+    const Stage& s = stages[r.i];
+    const fs::path dir = out / s.dir, log = out / "logs" / (flat(s.name) + ".log");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.t).count();
+    std::string have = ex.code == 0 ? finished_digest(dir) : "";
+    if (ex.code != 0 || have.empty()) {
+      std::string msg = ex.code != 0 ? "run: stage '" + s.name + "' failed (exit " + std::to_string(ex.code) +
+                                           "); last lines of " + log.string() + ":\n" + tail_of(log, 15)
+                                     : "run: stage '" + s.name + "' finished without a manifest in " + dir.string();
+      std::fprintf(stderr, "%s FAILED (exit %d, log %s)\n", head(r.i).c_str(), ex.code, log.string().c_str());
+      if (failure.empty()) failure = msg;
+      return;
+    }
     digest_of[s.name] = have;
+    state[r.i] = St::Done;
     const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
-    write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "done"}, {"seconds", secs}, {"peak_rss_mib", rss_mib}});
+    const double end_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    write_json(ledger_path(out, s), {{"key", r.key},
+                                     {"args", s.args},
+                                     {"state", "done"},
+                                     {"seconds", secs},
+                                     {"peak_rss_mib", rss_mib},
+                                     {"started", r.started_unix},
+                                     {"finished", end_unix}});
     ++res.ran;
     done_w += s.weight;
     ran_w += s.weight;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = ran_w > 0 ? elapsed / ran_w * (total_w - done_w) : 0;
-    std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head, format_duration(secs).c_str(),
-                 rss_mib, format_duration(elapsed).c_str(), format_duration(eta).c_str());
+    std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head(r.i).c_str(),
+                 format_duration(secs).c_str(), rss_mib, format_duration(elapsed).c_str(),
+                 format_duration(eta).c_str());
+  };
+  for (;;) {
+    // Cached stages first (they may make others ready), then ready stages into the
+    // free slots: one job runs them in plan order; several take the costliest first,
+    // so the long trainings start early and the short measurements fill in beside them.
+    for (bool again = true; again;) {
+      again = false;
+      for (size_t i = 0; i < stages.size(); ++i)
+        if (ready(i) && take_cached(i)) again = true;
+    }
+    while (failure.empty() && static_cast<int>(running.size()) < jobs) {
+      size_t best = stages.size();
+      for (size_t i = 0; i < stages.size(); ++i)
+        if (ready(i) && (best == stages.size() || (jobs > 1 && stages[i].weight > stages[best].weight))) best = i;
+      if (best == stages.size()) break;
+      launch(best);
+    }
+    if (running.empty()) break;
+    finish(wait_any_stage());
   }
+  if (!failure.empty()) fail(failure);
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (state[i] != St::Done) fail("run: stage '" + stages[i].name + "' never became ready");  // a planning bug
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

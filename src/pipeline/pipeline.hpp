@@ -28,10 +28,13 @@ struct PipelineResult {
   double seconds = 0;
 };
 
-// Runs the stages in order as child processes of this binary; their output
-// goes to OUT/logs/<stage>.log, one progress line per stage to stderr.
-// Error naming the stage and its log when one fails.
-PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesystem::path& out);
+// Runs the stages as child processes of this binary, up to `jobs` at a time
+// (a stage starts once the stages it reads are finished; the costliest ready
+// stage first); their output goes to OUT/logs/<stage>.log, one progress line
+// per stage to stderr. When one fails, no other starts, the running ones
+// finish (their work is kept for the rerun), then an error names the first
+// failed stage and its log.
+PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesystem::path& out, int jobs = 1);
 
 // Where each stage of a run directory stands, read from its files alone (runs
 // nothing, writes nothing): for `run --status` on a run that takes hours.

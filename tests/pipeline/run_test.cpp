@@ -110,6 +110,52 @@ TEST(RunCli, BadConfigurationFailsBeforeAnyWork) {
   r = test::run_cli("run --preset tiny --status --dry-run --out " + (t / "out").string());
   EXPECT_NE(r.exit_code, 0);
   test::expect_contains(r.output, "excludes");
+  r = test::run_cli("run --preset tiny --jobs 0 --out " + (t / "out").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "--jobs");
+  EXPECT_FALSE(fs::exists(t / "out"));
+}
+
+// --jobs: stages that do not read each other run at once; when one fails, the
+// running ones finish (and are kept), nothing new starts, and a rerun resumes.
+TEST(RunCli, JobsRunIndependentStagesAtOnceAndAFailureKeepsTheOthersWork) {
+  test::TempDir t;
+  auto out = t / "run";
+  const Json chip = {{"method", "chip"}, {"options", {{"k", 0.1}}}};
+  // Passes the checks before any work (a reference path is only read by the stage), fails in its stage.
+  const Json bad_npo = {{"method", "npo"}, {"name", "npo_bad"}, {"options", {{"reference", (t / "no-model").string()}}}};
+  Json c = {{"preset", "tiny"},
+            {"methods", Json::array({chip, bad_npo})},
+            {"attack", false},
+            {"finetune", {{"epochs", 4}}},
+            {"eval_limit", 6}};
+  write_json(t / "bad.json", c);
+  const std::string run = "run --jobs 3 --out " + out.string() + " --config ";
+  auto r = test::run_cli(run + (t / "bad.json").string());
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "3 at a time");
+  test::expect_contains(r.output, "stage 'unlearn/npo_bad-patient' failed");
+  auto ledger = [&](const std::string& name) { return read_json(out / ".stages" / (name + ".json")); };
+  // After fine-tuning, the three ready stages started together; two of them ran to the end.
+  const Json ev = ledger("eval_vanilla-patient"), un = ledger("unlearn_chip-patient");
+  EXPECT_EQ(ev["state"], "done");
+  EXPECT_EQ(un["state"], "done");
+  EXPECT_LT(ev["started"].get<double>(), un["finished"].get<double>());
+  EXPECT_LT(un["started"].get<double>(), ev["finished"].get<double>());
+  EXPECT_TRUE(fs::exists(out / "models/chip-patient/manifest.json"));
+  // The failure stopped new stages: CHIP's evaluation was ready but did not start.
+  EXPECT_FALSE(fs::exists(out / ".stages/eval_chip-patient.json")) << r.output;
+  EXPECT_FALSE(fs::exists(out / "report/manifest.json"));
+  // Without the bad method the rerun keeps the finished work and runs the rest.
+  c["methods"] = Json::array({chip});
+  write_json(t / "good.json", c);
+  r = test::run_cli(run + (t / "good.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "unlearn/chip-patient             cached");
+  test::expect_contains(r.output, "eval/vanilla-patient             cached");
+  test::expect_contains(r.output, "eval/chip-patient                done in");
+  test::expect_contains(r.output, "| CHIP");
+  EXPECT_EQ(count(r.output, " cached\n"), 4u) << r.output;  // data, finetune, the vanilla eval, CHIP
 }
 
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
