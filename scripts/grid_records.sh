@@ -4,13 +4,20 @@
 # times and peak RSS, run_config.json) into DEST, leaving models and per-item
 # JSONL behind. `medforget report --out R DEST/eval DEST/attack DEST/mia` rebuilds
 # every table and figure from DEST alone: the results outlive the grid's machine.
-# Usage: scripts/grid_records.sh RUN_DIR DEST
+# MODEL names (e.g. vanilla) are models to keep too (whole checkpoint directories,
+# about 20 MB for `base`): with the fine-tuned one kept, scripts/grid_restore.sh
+# lets the grid go on from DEST on another machine.
+# Usage: scripts/grid_records.sh RUN_DIR DEST [MODEL...]
 set -euo pipefail
-if [ $# -ne 2 ] || [ ! -f "$1/run_config.json" ]; then
-  echo "usage: $0 RUN_DIR DEST  (RUN_DIR: a medforget run/grid output with run_config.json)" >&2
+if [ $# -lt 2 ] || [ ! -f "$1/run_config.json" ]; then
+  echo "usage: $0 RUN_DIR DEST [MODEL...]  (RUN_DIR: a medforget run/grid output with run_config.json)" >&2
   exit 2
 fi
 src=$1 dest=$2
+shift 2
+for m in "$@"; do
+  [ -f "$src/models/$m/manifest.json" ] || { echo "$0: $src/models/$m is not a finished model" >&2; exit 1; }
+done
 mkdir -p "$dest"
 cp "$src/run_config.json" "$dest/"
 mkdir -p "$dest/stages"
@@ -31,4 +38,9 @@ for kind in eval attack mia; do
     n=$((n + 1))
   done
 done
-echo "[grid_records] $n finished measurement directories from $src into $dest"
+for m in "$@"; do
+  mkdir -p "$dest/models"
+  rm -rf "$dest/models/$m"
+  cp -r "$src/models/$m" "$dest/models/$m"
+done
+echo "[grid_records] $n finished measurement directories${1:+ and models: $*} from $src into $dest"

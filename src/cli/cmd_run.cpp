@@ -54,7 +54,7 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     if (s.name == "report") measured.insert(s.deps.begin(), s.deps.end());
   std::printf("status of %s (configuration: %s)%s\n", out.string().c_str(), config_src.c_str(),
               std::filesystem::exists(out) ? "" : "; no run there yet");
-  size_t n[4] = {0, 0, 0, 0};
+  size_t n[5] = {0, 0, 0, 0, 0};
   double secs = 0, timed_w = 0, rest_w = 0, peak = 0;
   size_t timed = 0;
   std::string done_dirs;
@@ -62,7 +62,7 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     const auto& x = st[i];
     ++n[x.state];
     std::printf("  %-8s %s", state_name(x.state), stages[i].name.c_str());
-    if (x.state == StageStatus::Done && x.seconds > 0) {
+    if ((x.state == StageStatus::Done || x.state == StageStatus::Kept) && x.seconds > 0) {
       std::printf("%*s %9s %6.0f MiB", static_cast<int>(36 - std::min<size_t>(36, stages[i].name.size())), "",
                   format_duration(x.seconds).c_str(), x.peak_rss_mib);
       secs += x.seconds;
@@ -71,13 +71,18 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
       peak = std::max(peak, x.peak_rss_mib);
     }
     std::printf("\n");
-    if (x.state != StageStatus::Done) rest_w += stages[i].weight;
+    if (x.state != StageStatus::Done && x.state != StageStatus::Kept) rest_w += stages[i].weight;
     if (x.state == StageStatus::Done && measured.count(stages[i].name)) done_dirs += " " + (out / stages[i].dir).string();
   }
-  std::printf("%zu of %zu stages done (%s of stage time, peak RSS %.0f MiB), %zu started, %zu stale, %zu pending\n",
-              n[StageStatus::Done], stages.size(), format_duration(secs).c_str(), peak, n[StageStatus::Started],
-              n[StageStatus::Stale], n[StageStatus::Pending]);
-  if (n[StageStatus::Done] == stages.size()) {
+  const size_t done = n[StageStatus::Done] + n[StageStatus::Kept];
+  std::printf("%zu of %zu stages done (%s of stage time, peak RSS %.0f MiB), %zu started, %zu stale, %zu pending\n", done,
+              stages.size(), format_duration(secs).c_str(), peak, n[StageStatus::Started], n[StageStatus::Stale],
+              n[StageStatus::Pending]);
+  if (n[StageStatus::Kept] > 0)
+    std::printf("%zu of the done stages are kept: their output was removed (a run restored from records); a stage "
+                "that reads one and has to run makes it again first\n",
+                n[StageStatus::Kept]);
+  if (done == stages.size()) {
     std::printf("every stage done; report: %s\n", (out / "report/report.html").string().c_str());
     return;
   }

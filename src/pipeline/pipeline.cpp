@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "core/digest.hpp"
@@ -109,16 +110,65 @@ std::string tail_of(const fs::path& log, size_t lines) {
 fs::path ledger_path(const fs::path& out, const Stage& s) { return out / ".stages" / (flat(s.name) + ".json"); }
 
 // The cache key: the arguments and the content digests of the stages it reads;
-// "" when one of them has no output yet.
+// "" when one of them has no output yet. `--device` is left out: where a stage
+// ran is an execution detail like its thread count (kept in its ledger), so a
+// run moved between a GPU machine and a CPU one goes on where it was.
 std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of) {
   std::string key_src = std::string(kMedforgetVersion) + "\n";
-  for (const auto& a : s.args) key_src += a + "\n";
+  for (size_t k = 0; k < s.args.size(); ++k) {
+    if (s.args[k] == "--device" && k + 1 < s.args.size()) {
+      ++k;
+      continue;
+    }
+    key_src += s.args[k] + "\n";
+  }
   for (const auto& d : s.deps) {
     auto it = digest_of.find(d);
     if (it == digest_of.end()) return "";
     key_src += d + "=" + it->second + "\n";
   }
   return sha256_hex(key_src);
+}
+
+Json read_ledger(const fs::path& ledger) {
+  if (!fs::exists(ledger)) return Json::object();
+  try {
+    return read_json(ledger);
+  } catch (const std::exception&) {
+    return Json::object();  // a torn write: the stage counts as not run
+  }
+}
+
+// What is on disk for each stage: for --status.
+struct Found {
+  std::string key, have;  // current key ("" when an input is missing); output's digest ("" when unfinished)
+  Json ledger;
+  bool finished = false, kept = false;  // kept: see StageStatus::Kept
+};
+
+std::vector<Found> find_stages(const std::vector<Stage>& stages, const fs::path& out) {
+  std::vector<Found> f(stages.size());
+  std::map<std::string, std::string> digest_of;
+  std::set<std::string> read;  // stages some other stage reads; the others' outputs are the run's results
+  for (const auto& s : stages) read.insert(s.deps.begin(), s.deps.end());
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const Stage& s = stages[i];
+    Found& x = f[i];
+    x.key = stage_key(s, digest_of);
+    x.have = finished_digest(out / s.dir);
+    x.ledger = read_ledger(ledger_path(out, s));
+    const bool same_key = !x.key.empty() && x.ledger.value("key", "") == x.key;
+    const std::string recorded = x.ledger.value("digest", "");
+    if (!x.have.empty() && same_key) {
+      x.finished = true;
+      digest_of[s.name] = x.have;
+    } else if (x.have.empty() && same_key && x.ledger.value("state", "") == "done" && !recorded.empty() &&
+               read.count(s.name)) {
+      x.kept = true;
+      digest_of[s.name] = recorded;
+    }
+  }
+  return f;
 }
 
 }  // namespace
@@ -135,6 +185,7 @@ std::string format_duration(double secs) {
 const char* state_name(StageStatus::State s) {
   switch (s) {
     case StageStatus::Done: return "done";
+    case StageStatus::Kept: return "kept";
     case StageStatus::Started: return "started";
     case StageStatus::Stale: return "stale";
     case StageStatus::Pending: return "pending";
@@ -143,26 +194,16 @@ const char* state_name(StageStatus::State s) {
 }
 
 std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const fs::path& out) {
-  std::map<std::string, std::string> digest_of;
+  const auto found = find_stages(stages, out);
   std::vector<StageStatus> st;
-  for (const auto& s : stages) {
+  for (const auto& f : found) {
     StageStatus x;
-    const std::string key = stage_key(s, digest_of), have = finished_digest(out / s.dir);
-    const fs::path ledger = ledger_path(out, s);
-    Json rec = Json::object();
-    if (fs::exists(ledger)) {
-      try {
-        rec = read_json(ledger);
-      } catch (const std::exception&) {
-      }
-    }
-    const bool same_key = !key.empty() && rec.value("key", "") == key;
-    if (!have.empty() && same_key) {
-      x.state = StageStatus::Done;
-      x.seconds = rec.value("seconds", 0.0);
-      x.peak_rss_mib = rec.value("peak_rss_mib", 0.0);
-      digest_of[s.name] = have;
-    } else if (!have.empty()) {
+    const bool same_key = !f.key.empty() && f.ledger.value("key", "") == f.key;
+    if (f.finished || f.kept) {
+      x.state = f.finished ? StageStatus::Done : StageStatus::Kept;
+      x.seconds = f.ledger.value("seconds", 0.0);
+      x.peak_rss_mib = f.ledger.value("peak_rss_mib", 0.0);
+    } else if (!f.have.empty()) {
       x.state = StageStatus::Stale;
     } else if (same_key) {
       x.state = StageStatus::Started;
@@ -198,6 +239,15 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     double started_unix;
   };
   std::map<pid_t, Running> running;
+  // A kept stage (finished, output removed: a run restored from records) counts as
+  // done under its recorded digest until a stage that reads it has to run; then it
+  // runs again first. If its new output differs, the stages that were done on the
+  // old one are stale and run again too.
+  std::vector<bool> kept(stages.size(), false), cached(stages.size(), false), must_run(stages.size(), false);
+  std::vector<std::string> done_key(stages.size());
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t i = 0; i < stages.size(); ++i)
+    for (const auto& d : stages[i].deps) readers[d].push_back(i);
   std::string failure;  // the first failed stage's message: nothing new starts after it
   auto head = [&](size_t i) {
     char b[96];
@@ -213,27 +263,60 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
   // A ready stage whose output is finished under its key is cached; true if `i` was.
   auto take_cached = [&](size_t i) {
     const Stage& s = stages[i];
+    if (must_run[i]) return false;
     const std::string key = stage_key(s, digest_of), have = finished_digest(out / s.dir);
     const fs::path ledger = ledger_path(out, s);
-    const Json entry = fs::exists(ledger) ? read_json(ledger) : Json::object();
-    if (have.empty() || entry.value("key", "") != key) return false;
-    if (entry.value("state", "") != "done") {  // a run killed between the stage's manifest and its ledger line
-      Json e = entry;
-      e["state"] = "done";
-      write_json(ledger, e);
+    const Json entry = read_ledger(ledger);
+    if (key.empty() || entry.value("key", "") != key) return false;
+    if (have.empty()) {  // kept, unless nothing reads it: then its output is one of the run's results
+      if (entry.value("state", "") != "done" || entry.value("digest", "").empty() || readers[s.name].empty())
+        return false;
+      digest_of[s.name] = entry.at("digest").get<std::string>();
+      kept[i] = true;
+    } else {
+      if (entry.value("state", "") != "done" || entry.value("digest", "") != have) {
+        // A run killed between the stage's manifest and its ledger line left "running".
+        Json e = entry;
+        e["state"] = "done";
+        e["digest"] = have;
+        write_json(ledger, e);
+      }
+      digest_of[s.name] = have;
     }
-    digest_of[s.name] = have;
     state[i] = St::Done;
+    cached[i] = true;
+    done_key[i] = key;
     ++res.cached;
     done_w += s.weight;
-    std::fprintf(stderr, "%s cached\n", head(i).c_str());
+    std::fprintf(stderr, "%s %s\n", head(i).c_str(), kept[i] ? "kept (output removed, not needed so far)" : "cached");
     return true;
   };
+  // Back to waiting: a kept stage whose output a reader needs, or a done stage whose input changed.
+  auto redo = [&](size_t i, const char* why) {
+    state[i] = St::Waiting;
+    must_run[i] = true;
+    kept[i] = false;
+    if (cached[i]) --res.cached;
+    cached[i] = false;
+    done_w -= stages[i].weight;
+    digest_of.erase(stages[i].name);
+    std::fprintf(stderr, "%s runs again: %s\n", head(i).c_str(), why);
+  };
+  // False when a dep's output must be made again first (the dep is then waiting).
   auto launch = [&](size_t i) {
     const Stage& s = stages[i];
+    bool inputs_there = true;
+    for (const auto& d : s.deps) {
+      const size_t k = index_of.at(d);
+      if (kept[k]) {
+        redo(k, ("'" + s.name + "' reads its output").c_str());
+        inputs_there = false;
+      }
+    }
+    if (!inputs_there) return false;
     const std::string key = stage_key(s, digest_of);
     const fs::path dir = out / s.dir, ledger = ledger_path(out, s);
-    const std::string recorded = fs::exists(ledger) ? read_json(ledger).value("key", "") : "";
+    const std::string recorded = read_ledger(ledger).value("key", "");
     // Changed inputs or options: the old output and any partial state of another key go.
     if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) {
       fs::remove_all(dir);
@@ -248,6 +331,7 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
     running[start_stage(args, log, threads)] = {i, key, std::chrono::steady_clock::now(), now_unix};
     state[i] = St::Running;
+    return true;
   };
   auto finish = [&](const StageExit& ex) {
     auto it = running.find(ex.pid);
@@ -268,12 +352,17 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
     }
     digest_of[s.name] = have;
     state[r.i] = St::Done;
+    done_key[r.i] = r.key;
+    for (size_t j : readers[s.name])  // done on this stage's previous output, which it no longer has
+      if (state[j] == St::Done && stage_key(stages[j], digest_of) != done_key[j])
+        redo(j, ("its input '" + s.name + "' changed").c_str());
     const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
     const double end_unix =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     write_json(ledger_path(out, s), {{"key", r.key},
                                      {"args", s.args},
                                      {"state", "done"},
+                                     {"digest", have},
                                      {"seconds", secs},
                                      {"peak_rss_mib", rss_mib},
                                      {"started", r.started_unix},
@@ -296,14 +385,16 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& ou
       for (size_t i = 0; i < stages.size(); ++i)
         if (ready(i) && take_cached(i)) again = true;
     }
+    bool relaunch = false;
     while (failure.empty() && static_cast<int>(running.size()) < jobs) {
       size_t best = stages.size();
       for (size_t i = 0; i < stages.size(); ++i)
         if (ready(i) && (best == stages.size() || (jobs > 1 && stages[i].weight > stages[best].weight))) best = i;
       if (best == stages.size()) break;
-      launch(best);
+      if (!launch(best)) relaunch = true;  // an input to make again: it is ready now (its inputs are done)
     }
-    if (running.empty()) break;
+    if (running.empty() && !relaunch) break;
+    if (running.empty()) continue;
     finish(wait_any_stage());
   }
   if (!failure.empty()) fail(failure);

@@ -39,9 +39,11 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesys
 // Where each stage of a run directory stands, read from its files alone (runs
 // nothing, writes nothing): for `run --status` on a run that takes hours.
 struct StageStatus {
-  enum State { Done, Started, Stale, Pending };
-  State state = Pending;  // Started: begun under the current key, unfinished (a rerun
-                          // resumes it); Stale: finished under other inputs or options
+  enum State { Done, Kept, Started, Stale, Pending };
+  State state = Pending;  // Kept: finished, output removed and not needed again (every stage
+                          // reading it is done; a run restored from records); Started: begun
+                          // under the current key, unfinished (a rerun resumes it); Stale:
+                          // finished under other inputs or options
   double seconds = 0, peak_rss_mib = 0;  // of a Done stage, when it ran through run_pipeline
 };
 std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const std::filesystem::path& out);

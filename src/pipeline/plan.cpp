@@ -1,4 +1,6 @@
-// Which stages a configuration needs, in dependency order.
+// Which stages a configuration needs, in dependency order. A stage's deps are
+// every stage whose output it reads (the benchmark too): a run restored from
+// records makes a removed output again only when a stage that reads it runs.
 #include <map>
 
 #include "core/error.hpp"
@@ -55,7 +57,7 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
                  with_limit({cmd, "--model", model, "--bench", bench, "--level", L, "--label", label, "--device",
                              c.device, "--out", "$OUT/" + dir}),
                  dir,
-                 {dep},
+                 {dep, "data"},
                  weight});
     report_deps.push_back(dir);
   };
@@ -67,7 +69,7 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
               {"unlearn", "--model", vanilla, "--bench", bench, "--level", L, "--method", v.method, "--name", v.name,
                "--seed", seed, "--device", c.device, "--out", model},
               "models/" + id,
-              {"finetune"},
+              {"finetune", "data"},
               v.method == "retrain" ? 40.0 : v.method == "chip" ? 2.0 : 4.0};
       Json opts = v.options;
       if (v.method == "npo" && !opts.contains("reference")) {
@@ -92,7 +94,7 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
                  with_limit({"mia", "--model", model, "--bench", bench, "--level", L, "--device", c.device, "--out",
                              "$OUT/" + m}),
                  m,
-                 {name == "vanilla" ? "finetune" : "unlearn/" + name + "-" + L},
+                 {name == "vanilla" ? "finetune" : "unlearn/" + name + "-" + L, "data"},
                  2};
         if (has_retrain) {
           st.args.insert(st.args.end(), {"--retrained", "$OUT/models/" + retrain_name + "-" + L});

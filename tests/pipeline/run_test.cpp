@@ -225,3 +225,57 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
   EXPECT_DOUBLE_EQ(read_json(out / "models/chip-patient/provenance.json")["params"]["k"].get<double>(), 0.2);
   EXPECT_EQ(read_json(out / "run_config.json")["methods"][0]["options"]["k"], 0.2);
 }
+
+// A grid whose machine is gone goes on elsewhere from its records and its
+// fine-tuned model: finished work is not redone; a removed output is made again
+// only when a stage that reads it has to run. Stage keys ignore the device.
+TEST(RunCli, RestoredFromRecordsGoesOnWithoutRedoingFinishedWork) {
+  test::TempDir t;
+  const auto out = t / "run", recs = t / "records", out2 = t / "restored";
+  const auto cfg = write_config(t.path(), "0.1");
+  auto r = test::run_cli("run --out " + out.string() + " --config " + cfg.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Where a stage runs is not part of its key: the CPU run reads as done for a GPU one.
+  auto st = test::run_cli("run --status --device cuda --out " + out.string());
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  test::expect_contains(st.output, "every stage done");
+  const std::string scripts = std::string(MEDFORGET_SOURCE_DIR) + "/scripts/";
+  ASSERT_EQ(test::run_command("bash " + scripts + "grid_records.sh " + out.string() + " " + recs.string() + " vanilla")
+                .exit_code,
+            0);
+  EXPECT_TRUE(fs::exists(recs / "models/vanilla/model.safetensors"));
+  EXPECT_FALSE(fs::exists(recs / "models/chip-patient"));
+  auto rs = test::run_command("bash " + scripts + "grid_restore.sh " + recs.string() + " " + out2.string());
+  ASSERT_EQ(rs.exit_code, 0) << rs.output;
+  // The benchmark and the unlearned model were not kept: every stage that reads them is done.
+  st = test::run_cli("run --status --out " + out2.string());
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  EXPECT_EQ(count(st.output, "  kept     "), 2u) << st.output;
+  test::expect_contains(st.output, "  kept     data");
+  test::expect_contains(st.output, "  kept     unlearn/chip-patient");
+  test::expect_contains(st.output, "  done     finetune");
+  r = test::run_cli("run --out " + out2.string() + " --config " + cfg.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(count(r.output, " done in "), 1u) << r.output;  // the report alone
+  test::expect_contains(r.output, "report                           done in");
+  EXPECT_EQ(count(r.output, "kept (output removed"), 2u) << r.output;
+  std::ifstream a(out / "report/table3.md"), b(out2 / "report/table3.md");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}), std::string(std::istreambuf_iterator<char>(b), {}));
+  // A measurement lost too: its model is made again, and first the benchmark it reads;
+  // the rebuilt benchmark is the same, so the fine-tuned model and the other evaluation stand.
+  fs::remove_all(out2 / "eval/chip-patient");
+  fs::remove(out2 / ".stages/eval_chip-patient.json");
+  r = test::run_cli("run --out " + out2.string() + " --config " + cfg.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "unlearn/chip-patient             runs again: 'eval/chip-patient' reads its output");
+  test::expect_contains(r.output, "data                             runs again: 'eval/chip-patient' reads its output");
+  EXPECT_EQ(count(r.output, "runs again"), 2u) << r.output;
+  EXPECT_EQ(count(r.output, " done in "), 4u) << r.output;  // data, CHIP, its evaluation, the report
+  test::expect_contains(r.output, "finetune                         cached");
+  // Restoring over a run of another configuration is refused.
+  fs::create_directories(t / "other");
+  write_json(t / "other/run_config.json", Json{{"preset", "small"}});
+  rs = test::run_command("bash " + scripts + "grid_restore.sh " + recs.string() + " " + (t / "other").string());
+  EXPECT_NE(rs.exit_code, 0);
+  test::expect_contains(rs.output, "another configuration");
+}
