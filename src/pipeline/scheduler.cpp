@@ -1,0 +1,328 @@
+// run_pipeline: the stages of a run as child processes of this binary, up to
+// `jobs` at a time, with caching by key, kept stages and resume.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "core/error.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/stage_files.hpp"
+
+namespace medforget {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Starts one stage as a child process of this binary; its output goes to `log`.
+// `threads` > 0 caps its intra-op threads (MEDFORGET_THREADS) when the user set none,
+// so that concurrent stages share the cores instead of each taking all of them.
+pid_t start_stage(const std::vector<std::string>& args, const fs::path& log, int threads) {
+  fs::create_directories(log.parent_path());
+  pid_t pid = fork();
+  if (pid < 0) fail("run: fork failed");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stages with it
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    if (threads > 0 && !std::getenv("MEDFORGET_THREADS"))
+      setenv("MEDFORGET_THREADS", std::to_string(threads).c_str(), 1);
+    std::vector<char*> argv;
+    std::string self = "medforget";
+    argv.push_back(self.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+struct StageExit {
+  pid_t pid = 0;
+  int code = 0;
+  long max_rss_kib = 0;  // the stage process's peak resident set
+};
+
+// Waits for whichever child ends first.
+StageExit wait_any_child() {
+  int status = 0;
+  struct rusage ru {};
+  pid_t pid;
+  while ((pid = wait4(-1, &status, 0, &ru)) < 0) {
+    if (errno != EINTR) fail("run: wait4 failed");
+  }
+  return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
+}
+
+std::string tail_of(const fs::path& log, size_t lines) {
+  std::ifstream in(log);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string s;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) s += "    " + all[i] + "\n";
+  return s;
+}
+
+// A kept stage (finished, its output removed: a run restored from records) counts
+// as done under the digest its ledger recorded until a stage that reads it has to
+// run; then it runs again first. A stage whose input ran again and changed runs
+// again too, so nothing done on an old output stands beside a new one.
+class Scheduler {
+ public:
+  Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs)
+      : stages_(stages), out_(out), jobs_(jobs), st_(stages.size()) {
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      for (const auto& d : stages_[i].deps) {
+        if (!index_of_.count(d))
+          fail("run: stage '" + stages_[i].name + "' depends on '" + d + "', which is not planned before it");
+        readers_[d].push_back(i);
+      }
+      index_of_[stages_[i].name] = i;
+      total_w_ += stages_[i].weight;
+    }
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads_ = jobs_ > 1 ? std::max(1, hw / jobs_) : 0;
+  }
+
+  PipelineResult run() {
+    fs::create_directories(out_ / ".stages");
+    t0_ = std::chrono::steady_clock::now();
+    for (;;) {
+      take_all_cached();
+      const bool remade = fill_slots();
+      if (running_.empty()) {
+        if (remade) continue;  // an input to make again is ready now
+        break;
+      }
+      finish(wait_any_child());
+    }
+    if (!failure_.empty()) fail(failure_);
+    for (size_t i = 0; i < stages_.size(); ++i)
+      if (st_[i].state != Done) fail("run: stage '" + stages_[i].name + "' never became ready");  // a planning bug
+    res_.seconds = elapsed();
+    return res_;
+  }
+
+ private:
+  enum State { Waiting, Running, Done };
+  struct StageState {
+    State state = Waiting;
+    bool cached = false;    // done without running in this run
+    bool kept = false;      // done, output removed (see the class comment)
+    bool must_run = false;  // neither cached nor kept any more
+    std::string key;        // the key it is done (or running) under
+  };
+  struct Child {
+    size_t i;
+    std::chrono::steady_clock::time_point t;
+    double started_unix;
+  };
+
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+
+  std::string head(size_t i) const {
+    char b[96];
+    std::snprintf(b, sizeof b, "[run] (%zu/%zu) %-32s", i + 1, stages_.size(), stages_[i].name.c_str());
+    return b;
+  }
+
+  // Done, and so is everything it was made from: while an input of a done stage
+  // runs again, that stage may still change under a reader.
+  bool settled(size_t i) const {
+    if (st_[i].state != Done) return false;
+    for (const auto& d : stages_[i].deps)
+      if (!settled(index_of_.at(d))) return false;
+    return true;
+  }
+
+  bool ready(size_t i) const {
+    if (st_[i].state != Waiting) return false;
+    for (const auto& d : stages_[i].deps)
+      if (!settled(index_of_.at(d))) return false;
+    return true;
+  }
+
+  void mark_done(size_t i, const std::string& key, const std::string& digest) {
+    st_[i].state = Done;
+    st_[i].key = key;
+    digest_of_[stages_[i].name] = digest;
+    done_w_ += stages_[i].weight;
+  }
+
+  // Cached: finished under its key. Kept: output gone, ledger done under its key,
+  // and another stage reads it (a stage nothing reads is one of the run's results).
+  bool take_cached(size_t i) {
+    const Stage& s = stages_[i];
+    StageState& x = st_[i];
+    if (x.must_run) return false;
+    const std::string key = stage_key(s, digest_of_), have = finished_digest(out_ / s.dir);
+    const fs::path ledger = ledger_path(out_, s);
+    const Json entry = read_ledger(ledger);
+    if (key.empty() || entry.value("key", "") != key) return false;
+    std::string digest = have;
+    if (have.empty()) {
+      digest = entry.value("digest", "");
+      if (entry.value("state", "") != "done" || digest.empty() || readers_[s.name].empty()) return false;
+      x.kept = true;
+    } else if (entry.value("state", "") != "done" || entry.value("digest", "") != have) {
+      Json e = entry;  // a run killed between the stage's manifest and its ledger line left "running"
+      e["state"] = "done";
+      e["digest"] = have;
+      write_json(ledger, e);
+    }
+    x.cached = true;
+    ++res_.cached;
+    mark_done(i, key, digest);
+    std::fprintf(stderr, "%s %s\n", head(i).c_str(), x.kept ? "kept (output removed, not needed so far)" : "cached");
+    return true;
+  }
+
+  void take_all_cached() {  // in plan order, so that one pass reaches every cached stage
+    for (size_t i = 0; i < stages_.size(); ++i)
+      if (ready(i)) take_cached(i);
+  }
+
+  // Back to waiting: a kept stage whose output a reader needs, or a done stage whose input changed.
+  void redo(size_t i, const std::string& why) {
+    StageState& x = st_[i];
+    if (x.cached) --res_.cached;
+    x = StageState{};
+    x.must_run = true;
+    done_w_ -= stages_[i].weight;
+    digest_of_.erase(stages_[i].name);
+    std::fprintf(stderr, "%s runs again: %s\n", head(i).c_str(), why.c_str());
+  }
+
+  // Starts ready stages while slots are free: one job in plan order, several the
+  // costliest first, so the long trainings start early and the short measurements
+  // fill in beside them. True when a kept input was sent back to be made again.
+  bool fill_slots() {
+    bool remade = false;
+    while (failure_.empty() && static_cast<int>(running_.size()) < jobs_) {
+      size_t best = stages_.size();
+      for (size_t i = 0; i < stages_.size(); ++i)
+        if (ready(i) && (best == stages_.size() || (jobs_ > 1 && stages_[i].weight > stages_[best].weight))) best = i;
+      if (best == stages_.size()) break;
+      if (!launch(best)) remade = true;
+    }
+    return remade;
+  }
+
+  // False when an input's output must be made again first (that input then waits to run).
+  bool launch(size_t i) {
+    const Stage& s = stages_[i];
+    bool inputs_there = true;
+    for (const auto& d : s.deps) {
+      const size_t k = index_of_.at(d);
+      if (st_[k].kept) {
+        redo(k, "'" + s.name + "' reads its output");
+        inputs_there = false;
+      }
+    }
+    if (!inputs_there) return false;
+    const std::string key = stage_key(s, digest_of_);
+    const fs::path dir = out_ / s.dir, ledger = ledger_path(out_, s);
+    const std::string recorded = read_ledger(ledger).value("key", "");
+    // Changed inputs or options: the old output and any partial state of another key go.
+    if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) {
+      fs::remove_all(dir);
+      fs::remove_all(dir.string() + ".partial");
+    }
+    const double now = unix_now();
+    write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "running"}, {"started", now}});
+    std::vector<std::string> args;
+    for (const auto& a : s.args) args.push_back(expand_out(a, out_));
+    const fs::path log = log_path(out_, s);
+    std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
+    running_[start_stage(args, log, threads_)] = {i, std::chrono::steady_clock::now(), now};
+    st_[i].state = Running;
+    st_[i].key = key;
+    return true;
+  }
+
+  void finish(const StageExit& ex) {
+    auto it = running_.find(ex.pid);
+    if (it == running_.end()) return;  // not a stage
+    const Child c = it->second;
+    running_.erase(it);
+    const Stage& s = stages_[c.i];
+    const fs::path dir = out_ / s.dir, log = log_path(out_, s);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.t).count();
+    const std::string have = ex.code == 0 ? finished_digest(dir) : "";
+    if (have.empty()) {
+      std::fprintf(stderr, "%s FAILED (exit %d, log %s)\n", head(c.i).c_str(), ex.code, log.string().c_str());
+      if (failure_.empty())
+        failure_ = ex.code != 0 ? "run: stage '" + s.name + "' failed (exit " + std::to_string(ex.code) +
+                                      "); last lines of " + log.string() + ":\n" + tail_of(log, 15)
+                                : "run: stage '" + s.name + "' finished without a manifest in " + dir.string();
+      return;
+    }
+    const std::string key = st_[c.i].key;
+    mark_done(c.i, key, have);
+    const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
+    write_json(ledger_path(out_, s), {{"key", key},
+                                      {"args", s.args},
+                                      {"state", "done"},
+                                      {"digest", have},
+                                      {"seconds", secs},
+                                      {"peak_rss_mib", rss_mib},
+                                      {"started", c.started_unix},
+                                      {"finished", unix_now()}});
+    ++res_.ran;
+    ran_w_ += s.weight;
+    const double eta = elapsed() / ran_w_ * (total_w_ - done_w_);
+    std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head(c.i).c_str(),
+                 format_duration(secs).c_str(), rss_mib, format_duration(elapsed()).c_str(),
+                 format_duration(eta).c_str());
+    for (size_t j : readers_[s.name])  // done on this stage's previous output
+      if (st_[j].state == Done && stage_key(stages_[j], digest_of_) != st_[j].key)
+        redo(j, "its input '" + s.name + "' changed");
+  }
+
+  const std::vector<Stage>& stages_;
+  const fs::path out_;
+  const int jobs_;
+  int threads_ = 0;
+  std::vector<StageState> st_;
+  std::map<std::string, size_t> index_of_;
+  std::map<std::string, std::vector<size_t>> readers_;
+  std::map<std::string, std::string> digest_of_;  // done stage -> content digest of its output
+  std::map<pid_t, Child> running_;
+  std::string failure_;  // the first failed stage's message: nothing new starts after it
+  PipelineResult res_;
+  double total_w_ = 0, done_w_ = 0, ran_w_ = 0;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace
+
+PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out, int jobs) {
+  if (jobs < 1) fail("run: --jobs must be at least 1, got " + std::to_string(jobs));
+  return Scheduler(stages, out, jobs).run();
+}
+
+}  // namespace medforget

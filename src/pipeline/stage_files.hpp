@@ -1,0 +1,26 @@
+#pragma once
+// What a run directory holds for each stage, shared by the scheduler and
+// --status: the output's content digest, the ledger entry, the cache key.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "core/json.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace medforget {
+
+std::string expand_out(const std::string& arg, const std::filesystem::path& out);  // "$OUT" -> out
+std::string flat_name(const std::string& stage_name);                              // "eval/x" -> "eval_x"
+// Content digest of a finished stage directory (its manifest), "" if unfinished.
+std::string finished_digest(const std::filesystem::path& dir);
+std::filesystem::path ledger_path(const std::filesystem::path& out, const Stage& s);
+std::filesystem::path log_path(const std::filesystem::path& out, const Stage& s);
+Json read_ledger(const std::filesystem::path& ledger);  // {} when absent or torn
+// The cache key: the arguments and the content digests of the stages it reads;
+// "" when one of them has no output yet. `--device` is left out: where a stage
+// ran is an execution detail like its thread count (kept in its ledger), so a
+// run moved between a GPU machine and a CPU one goes on where it was.
+std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of);
+
+}  // namespace medforget
