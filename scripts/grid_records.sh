@@ -38,9 +38,11 @@ for kind in eval attack mia; do
     n=$((n + 1))
   done
 done
-for m in "$@"; do
+for m in "$@"; do  # the copy replaces the kept model only once it is whole
   mkdir -p "$dest/models"
+  rm -rf "$dest/models/.$m.new"
+  cp -r "$src/models/$m" "$dest/models/.$m.new"
   rm -rf "$dest/models/$m"
-  cp -r "$src/models/$m" "$dest/models/$m"
+  mv "$dest/models/.$m.new" "$dest/models/$m"
 done
 echo "[grid_records] $n finished measurement directories${1:+ and models: $*} from $src into $dest"

@@ -103,8 +103,9 @@ void execute(const RunArgs& a, bool grid) {
   if (!a.config.empty()) {
     c = load_config(c, a.config);
     config_src = a.config;
-  } else if (a.status && std::filesystem::exists(out / "run_config.json")) {
-    // What the directory was last run with: a grid started with --config is checked as started.
+  } else if ((a.status || a.preset.empty()) && std::filesystem::exists(out / "run_config.json")) {
+    // What the directory was last run with: a grid started with --config (or restored
+    // from records) is checked and continued as started, not re-planned from defaults.
     c = load_config(c, out / "run_config.json");
     config_src = (out / "run_config.json").string();
   }
@@ -128,7 +129,7 @@ void execute(const RunArgs& a, bool grid) {
   std::filesystem::create_directories(out);
   write_json(out / "run_config.json", c.to_json());
   log_info(std::string(grid ? "grid" : "run") + ": " + std::to_string(stages.size()) + " stages into " +
-           out.string() + " (configuration in run_config.json)" +
+           out.string() + " (configuration: " + config_src + "; as run: run_config.json)" +
            (a.jobs > 1 ? ", " + std::to_string(a.jobs) + " at a time" : ""));
   PipelineResult r = run_pipeline(stages, out, a.jobs);
   std::printf("%s\n%s\n", read_all(out / "report/table3.md").c_str(), read_all(out / "report/fr_diff.md").c_str());
@@ -140,7 +141,9 @@ void execute(const RunArgs& a, bool grid) {
 void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
   cmd->add_option("--preset", a.preset, preset_help);
   cmd->add_option("--out", a.out, "Run directory (default out/<preset>)");
-  cmd->add_option("--config", a.config, "JSON run configuration overriding the defaults (docs/RUN.md)");
+  cmd->add_option("--config", a.config,
+                  "JSON run configuration overriding the defaults (docs/RUN.md). Without it (and without --preset), "
+                  "a directory that holds a run goes on with the configuration it was run with");
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
   cmd->add_option("--jobs,-j", a.jobs,
                   "Stages run at once (default 1): a stage starts when the stages it reads are done; each shares "
@@ -148,9 +151,8 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
       ->check(CLI::PositiveNumber);
   auto* dry = cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
   cmd->add_flag("--status", a.status,
-                "Print where each stage of --out stands (done, started, stale, pending), the time left at the pace "
-                "so far and a report command for the finished measurements; runs nothing. Without --config, reads "
-                "the configuration the directory was last run with")
+                "Print where each stage of --out stands (done, kept, started, stale, pending), the time left at the "
+                "pace so far and a report command for the finished measurements; runs nothing")
       ->excludes(dry);
 }
 

@@ -40,8 +40,8 @@ PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesys
 // nothing, writes nothing): for `run --status` on a run that takes hours.
 struct StageStatus {
   enum State { Done, Kept, Started, Stale, Pending };
-  State state = Pending;  // Kept: finished, output removed and not needed again (every stage
-                          // reading it is done; a run restored from records); Started: begun
+  State state = Pending;  // Kept: finished, its output removed (a run restored from records),
+                          // made again only if a stage that reads it has to run; Started: begun
                           // under the current key, unfinished (a rerun resumes it); Stale:
                           // finished under other inputs or options
   double seconds = 0, peak_rss_mib = 0;  // of a Done stage, when it ran through run_pipeline

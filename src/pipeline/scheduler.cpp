@@ -31,28 +31,25 @@ double unix_now() {
 }
 
 // Starts one stage as a child process of this binary; its output goes to `log`.
-// `threads` > 0 caps its intra-op threads (MEDFORGET_THREADS) when the user set none,
-// so that concurrent stages share the cores instead of each taking all of them.
-pid_t start_stage(const std::vector<std::string>& args, const fs::path& log, int threads) {
+// Everything is prepared before fork(): the child only redirects and execs.
+pid_t start_stage(const std::vector<std::string>& args, const fs::path& log) {
   fs::create_directories(log.parent_path());
+  std::string self = "medforget";
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv{self.data()};
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string log_name = log.string();
   pid_t pid = fork();
   if (pid < 0) fail("run: fork failed");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stages with it
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log_name.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
     }
-    if (threads > 0 && !std::getenv("MEDFORGET_THREADS"))
-      setenv("MEDFORGET_THREADS", std::to_string(threads).c_str(), 1);
-    std::vector<char*> argv;
-    std::string self = "medforget";
-    argv.push_back(self.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv("/proc/self/exe", argv.data());
     _exit(127);
   }
@@ -102,8 +99,11 @@ class Scheduler {
       index_of_[stages_[i].name] = i;
       total_w_ += stages_[i].weight;
     }
+    // Concurrent stages share the cores instead of each taking all of them
+    // (MEDFORGET_THREADS, which the children inherit, unless the user set it).
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads_ = jobs_ > 1 ? std::max(1, hw / jobs_) : 0;
+    if (jobs_ > 1 && !std::getenv("MEDFORGET_THREADS"))
+      setenv("MEDFORGET_THREADS", std::to_string(std::max(1, hw / jobs_)).c_str(), 1);
   }
 
   PipelineResult run() {
@@ -159,10 +159,16 @@ class Scheduler {
     return true;
   }
 
+  // Its inputs settled, and no stage still reading its previous output (running it
+  // again removes that output first).
   bool ready(size_t i) const {
     if (st_[i].state != Waiting) return false;
     for (const auto& d : stages_[i].deps)
       if (!settled(index_of_.at(d))) return false;
+    auto r = readers_.find(stages_[i].name);
+    if (r != readers_.end())
+      for (size_t j : r->second)
+        if (st_[j].state == Running) return false;
     return true;
   }
 
@@ -258,7 +264,7 @@ class Scheduler {
     for (const auto& a : s.args) args.push_back(expand_out(a, out_));
     const fs::path log = log_path(out_, s);
     std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
-    running_[start_stage(args, log, threads_)] = {i, std::chrono::steady_clock::now(), now};
+    running_[start_stage(args, log)] = {i, std::chrono::steady_clock::now(), now};
     st_[i].state = Running;
     st_[i].key = key;
     return true;
@@ -272,8 +278,14 @@ class Scheduler {
     const Stage& s = stages_[c.i];
     const fs::path dir = out_ / s.dir, log = log_path(out_, s);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.t).count();
-    const std::string have = ex.code == 0 ? finished_digest(dir) : "";
+    const std::string have = ex.code == 0 ? finished_digest(dir) : "", key = st_[c.i].key;
+    const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
+    Json entry = {{"key", key},           {"args", s.args},          {"seconds", secs}, {"peak_rss_mib", rss_mib},
+                  {"started", c.started_unix}, {"finished", unix_now()}};
     if (have.empty()) {
+      entry["state"] = "failed";
+      entry["exit"] = ex.code;
+      write_json(ledger_path(out_, s), entry);
       std::fprintf(stderr, "%s FAILED (exit %d, log %s)\n", head(c.i).c_str(), ex.code, log.string().c_str());
       if (failure_.empty())
         failure_ = ex.code != 0 ? "run: stage '" + s.name + "' failed (exit " + std::to_string(ex.code) +
@@ -281,32 +293,34 @@ class Scheduler {
                                 : "run: stage '" + s.name + "' finished without a manifest in " + dir.string();
       return;
     }
-    const std::string key = st_[c.i].key;
-    mark_done(c.i, key, have);
-    const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
-    write_json(ledger_path(out_, s), {{"key", key},
-                                      {"args", s.args},
-                                      {"state", "done"},
-                                      {"digest", have},
-                                      {"seconds", secs},
-                                      {"peak_rss_mib", rss_mib},
-                                      {"started", c.started_unix},
-                                      {"finished", unix_now()}});
+    entry["state"] = "done";
+    entry["digest"] = have;
+    write_json(ledger_path(out_, s), entry);
     ++res_.ran;
     ran_w_ += s.weight;
+    if (stage_key(s, digest_of_) != key) {
+      // An input was sent back to run again while this ran: decided again once it is done
+      // (cached if the input comes out the same, run again if not).
+      st_[c.i].state = Waiting;
+      std::fprintf(stderr, "%s done in %s, on an input that runs again: checked once it is done\n",
+                   head(c.i).c_str(), format_duration(secs).c_str());
+      return;
+    }
+    mark_done(c.i, key, have);
     const double eta = elapsed() / ran_w_ * (total_w_ - done_w_);
     std::fprintf(stderr, "%s done in %s, peak RSS %.0f MiB (elapsed %s, ETA %s)\n", head(c.i).c_str(),
                  format_duration(secs).c_str(), rss_mib, format_duration(elapsed()).c_str(),
                  format_duration(eta).c_str());
-    for (size_t j : readers_[s.name])  // done on this stage's previous output
-      if (st_[j].state == Done && stage_key(stages_[j], digest_of_) != st_[j].key)
-        redo(j, "its input '" + s.name + "' changed");
+    for (size_t j : readers_[s.name]) {  // done on an input's previous output
+      if (st_[j].state != Done) continue;
+      const std::string k = stage_key(stages_[j], digest_of_);  // "": another input still to come, checked then
+      if (!k.empty() && k != st_[j].key) redo(j, "an input changed");
+    }
   }
 
   const std::vector<Stage>& stages_;
   const fs::path out_;
   const int jobs_;
-  int threads_ = 0;
   std::vector<StageState> st_;
   std::map<std::string, size_t> index_of_;
   std::map<std::string, std::vector<size_t>> readers_;

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "core/json.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/run_config.hpp"
+#include "pipeline/stage_files.hpp"
 #include "test_util.hpp"
 
 using namespace medforget;
@@ -136,26 +138,30 @@ TEST(RunCli, JobsRunIndependentStagesAtOnceAndAFailureKeepsTheOthersWork) {
   test::expect_contains(r.output, "3 at a time");
   test::expect_contains(r.output, "stage 'unlearn/npo_bad-patient' failed");
   auto ledger = [&](const std::string& name) { return read_json(out / ".stages" / (name + ".json")); };
-  // After fine-tuning, the three ready stages started together; two of them ran to the end.
-  const Json ev = ledger("eval_vanilla-patient"), un = ledger("unlearn_chip-patient");
+  // After fine-tuning, the three ready stages started together; the two good ones ran to the end.
+  const Json ev = ledger("eval_vanilla-patient"), un = ledger("unlearn_chip-patient"), bad = ledger("unlearn_npo_bad-patient");
   EXPECT_EQ(ev["state"], "done");
   EXPECT_EQ(un["state"], "done");
   EXPECT_LT(ev["started"].get<double>(), un["finished"].get<double>());
   EXPECT_LT(un["started"].get<double>(), ev["finished"].get<double>());
   EXPECT_TRUE(fs::exists(out / "models/chip-patient/manifest.json"));
-  // The failure stopped new stages: CHIP's evaluation was ready but did not start.
-  EXPECT_FALSE(fs::exists(out / ".stages/eval_chip-patient.json")) << r.output;
+  EXPECT_EQ(bad["state"], "failed");
+  EXPECT_NE(bad["exit"].get<int>(), 0);
+  // The failure stopped new stages: none started after it.
+  for (const auto& f : fs::directory_iterator(out / ".stages"))
+    EXPECT_LE(read_json(f.path())["started"].get<double>(), bad["finished"].get<double>()) << f.path();
   EXPECT_FALSE(fs::exists(out / "report/manifest.json"));
   // Without the bad method the rerun keeps the finished work and runs the rest.
+  const bool chip_evaluated = fs::exists(out / "eval/chip-patient/manifest.json");  // if it won the race
   c["methods"] = Json::array({chip});
   write_json(t / "good.json", c);
   r = test::run_cli(run + (t / "good.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::expect_contains(r.output, "unlearn/chip-patient             cached");
   test::expect_contains(r.output, "eval/vanilla-patient             cached");
-  test::expect_contains(r.output, "eval/chip-patient                done in");
+  test::expect_contains(r.output, "report                           done in");
   test::expect_contains(r.output, "| CHIP");
-  EXPECT_EQ(count(r.output, " cached\n"), 4u) << r.output;  // data, finetune, the vanilla eval, CHIP
+  EXPECT_EQ(count(r.output, " done in "), chip_evaluated ? 1u : 2u) << r.output;
 }
 
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
@@ -254,8 +260,10 @@ TEST(RunCli, RestoredFromRecordsGoesOnWithoutRedoingFinishedWork) {
   test::expect_contains(st.output, "  kept     data");
   test::expect_contains(st.output, "  kept     unlearn/chip-patient");
   test::expect_contains(st.output, "  done     finetune");
-  r = test::run_cli("run --out " + out2.string() + " --config " + cfg.string());
+  // Without --config the restored directory goes on with its own run_config.json.
+  r = test::run_cli("run --out " + out2.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, (out2 / "run_config.json").string());
   EXPECT_EQ(count(r.output, " done in "), 1u) << r.output;  // the report alone
   test::expect_contains(r.output, "report                           done in");
   EXPECT_EQ(count(r.output, "kept (output removed"), 2u) << r.output;
@@ -278,4 +286,45 @@ TEST(RunCli, RestoredFromRecordsGoesOnWithoutRedoingFinishedWork) {
   rs = test::run_command("bash " + scripts + "grid_restore.sh " + recs.string() + " " + (t / "other").string());
   EXPECT_NE(rs.exit_code, 0);
   test::expect_contains(rs.output, "another configuration");
+}
+
+// A kept input made again comes out different (a retrained model does): what was
+// done on its old output runs again, so no result stands on an output that is gone.
+TEST(RunCli, AnInputMadeAgainDifferentlyRedoesWhatWasDoneOnIt) {
+  test::TempDir t;
+  const auto out = t / "run";
+  const auto cfg = write_config(t.path(), "0.1");
+  auto r = test::run_cli("run --out " + out.string() + " --config " + cfg.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The benchmark's output is gone and its ledger names another digest, under which
+  // every stage that reads it counts as done (as if it had been built differently).
+  const std::string fake(64, 'f');
+  const auto stages = plan_stages(load_config(default_run_config("small"), cfg));
+  std::map<std::string, std::string> digest_of;
+  for (const auto& s : stages) {
+    const auto ledger = out / ".stages" / (flat_name(s.name) + ".json");
+    Json e = read_json(ledger);
+    e["key"] = stage_key(s, digest_of);
+    if (s.name == "data") e["digest"] = fake;
+    write_json(ledger, e);
+    digest_of[s.name] = e["digest"].get<std::string>();
+  }
+  fs::remove_all(out / "bench");
+  auto st = test::run_cli("run --status --out " + out.string());
+  test::expect_contains(st.output, "  kept     data");
+  EXPECT_EQ(count(st.output, "  done     "), stages.size() - 1) << st.output;
+  // CHIP's evaluation must run: the benchmark is made again, comes out with its real
+  // digest, and everything done on the fake one runs again.
+  fs::remove_all(out / "eval/chip-patient");
+  fs::remove(out / ".stages/eval_chip-patient.json");
+  r = test::run_cli("run --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "data                             runs again: 'eval/chip-patient' reads its output");
+  test::expect_contains(r.output, "finetune                         runs again: an input changed");
+  test::expect_contains(r.output, "eval/vanilla-patient             runs again: an input changed");
+  test::expect_contains(r.output, "unlearn/chip-patient             runs again: an input changed");
+  EXPECT_EQ(count(r.output, " done in "), stages.size()) << r.output;
+  st = test::run_cli("run --status --out " + out.string());
+  test::expect_contains(st.output, "every stage done");
+  EXPECT_NE(read_json(out / ".stages/data.json")["digest"], fake);
 }
