@@ -179,30 +179,24 @@ class Scheduler {
     done_w_ += stages_[i].weight;
   }
 
-  // Cached: finished under its key. Kept: output gone, ledger done under its key,
-  // and another stage reads it (a stage nothing reads is one of the run's results).
+  // Cached (finished under its key) or kept (see stage_on_disk).
   bool take_cached(size_t i) {
     const Stage& s = stages_[i];
     StageState& x = st_[i];
     if (x.must_run) return false;
-    const std::string key = stage_key(s, digest_of_), have = finished_digest(out_ / s.dir);
-    const fs::path ledger = ledger_path(out_, s);
-    const Json entry = read_ledger(ledger);
-    if (key.empty() || entry.value("key", "") != key) return false;
-    std::string digest = have;
-    if (have.empty()) {
-      digest = entry.value("digest", "");
-      if (entry.value("state", "") != "done" || digest.empty() || readers_[s.name].empty()) return false;
-      x.kept = true;
-    } else if (entry.value("state", "") != "done" || entry.value("digest", "") != have) {
-      Json e = entry;  // a run killed between the stage's manifest and its ledger line left "running"
+    const std::string key = stage_key(s, digest_of_);
+    const StageOnDisk d = stage_on_disk(out_, s, key, !readers_[s.name].empty());
+    if (d.digest.empty()) return false;
+    x.kept = d.kept();
+    if (!x.kept && (d.ledger.value("state", "") != "done" || d.ledger.value("digest", "") != d.have)) {
+      Json e = d.ledger;  // a run killed between the stage's manifest and its ledger line left "running"
       e["state"] = "done";
-      e["digest"] = have;
-      write_json(ledger, e);
+      e["digest"] = d.have;
+      write_json(ledger_path(out_, s), e);
     }
     x.cached = true;
     ++res_.cached;
-    mark_done(i, key, digest);
+    mark_done(i, key, d.digest);
     std::fprintf(stderr, "%s %s\n", head(i).c_str(), x.kept ? "kept (output removed, not needed so far)" : "cached");
     return true;
   }

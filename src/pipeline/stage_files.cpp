@@ -60,4 +60,16 @@ Json read_ledger(const fs::path& ledger) {
   }
 }
 
+StageOnDisk stage_on_disk(const fs::path& out, const Stage& s, const std::string& key, bool read_by_others) {
+  StageOnDisk d;
+  d.have = finished_digest(out / s.dir);
+  d.ledger = read_ledger(ledger_path(out, s));
+  if (key.empty() || d.ledger.value("key", "") != key) return d;
+  if (!d.have.empty())
+    d.digest = d.have;
+  else if (read_by_others && d.ledger.value("state", "") == "done")
+    d.digest = d.ledger.value("digest", "");
+  return d;
+}
+
 }  // namespace medforget

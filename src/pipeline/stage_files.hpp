@@ -23,4 +23,18 @@ Json read_ledger(const std::filesystem::path& ledger);  // {} when absent or tor
 // run moved between a GPU machine and a CPU one goes on where it was.
 std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of);
 
+// What the run directory holds for stage `s` under `key`. `digest` is what it is
+// done under: its finished output's, or, when the output was removed (a run
+// restored from records) but the ledger says done under `key` and other stages
+// read it, the digest the ledger recorded: the stage is "kept". A stage nothing
+// reads is never kept: its output is one of the run's results.
+struct StageOnDisk {
+  Json ledger;
+  std::string have;    // the finished output's content digest, "" when there is none
+  std::string digest;  // "" when the stage is not done under `key`
+  bool kept() const { return have.empty() && !digest.empty(); }
+};
+StageOnDisk stage_on_disk(const std::filesystem::path& out, const Stage& s, const std::string& key,
+                          bool read_by_others);
+
 }  // namespace medforget
