@@ -21,6 +21,7 @@ namespace {
 
 struct RunArgs {
   std::string preset, out, config, device;
+  std::vector<std::string> only;  // --only globs
   bool dry_run = false, status = false;
   int jobs = 1;
 };
@@ -118,6 +119,8 @@ void execute(const RunArgs& a, bool grid) {
   }
   validate_everything(c);  // before any work
   auto stages = plan_stages(c);
+  const size_t planned = stages.size();
+  if (!a.only.empty()) stages = select_stages(stages, a.only);
   if (a.dry_run) {
     for (const auto& s : stages) {
       std::printf("%-36s medforget", s.name.c_str());
@@ -128,10 +131,18 @@ void execute(const RunArgs& a, bool grid) {
   }
   std::filesystem::create_directories(out);
   write_json(out / "run_config.json", c.to_json());
-  log_info(std::string(grid ? "grid" : "run") + ": " + std::to_string(stages.size()) + " stages into " +
+  log_info(std::string(grid ? "grid" : "run") + ": " + std::to_string(stages.size()) + " stages" +
+           (stages.size() < planned ? " of " + std::to_string(planned) + " (--only)" : "") + " into " +
            out.string() + " (configuration: " + config_src + "; as run: run_config.json)" +
            (a.jobs > 1 ? ", " + std::to_string(a.jobs) + " at a time" : ""));
   PipelineResult r = run_pipeline(stages, out, a.jobs);
+  if (stages.size() < planned && stages.back().name != "report") {
+    std::printf("%zu stages ran, %zu cached, in %.1f s; %zu of the %zu planned stages were not selected (--only). "
+                "Where the run stands: medforget %s --out %s --status\n",
+                r.ran, r.cached, r.seconds, planned - stages.size(), planned, grid ? "grid" : "run",
+                out.string().c_str());
+    return;
+  }
   std::printf("%s\n%s\n", read_all(out / "report/table3.md").c_str(), read_all(out / "report/fr_diff.md").c_str());
   if (std::filesystem::exists(out / "report/attack.md")) std::printf("%s\n", read_all(out / "report/attack.md").c_str());
   std::printf("%zu stages ran, %zu cached, in %.1f s; report: %s\n", r.ran, r.cached, r.seconds,
@@ -150,10 +161,16 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
                   "the cores (MEDFORGET_THREADS = cores / jobs unless set). On a GPU they share the device")
       ->check(CLI::PositiveNumber);
   auto* dry = cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
+  auto* only = cmd->add_option("--only", a.only,
+                               "Run only the stages whose names match these shell globs (comma-separated, e.g. "
+                               "'unlearn/chip*,eval/chip*' or '*-patient') and the stages they read; the rest wait "
+                               "for a later run. With --dry-run: which stages that is")
+                   ->delimiter(',');
   cmd->add_flag("--status", a.status,
                 "Print where each stage of --out stands (done, kept, started, stale, pending), the time left at the "
                 "pace so far and a report command for the finished measurements; runs nothing")
-      ->excludes(dry);
+      ->excludes(dry)
+      ->excludes(only);
 }
 
 }  // namespace

@@ -23,6 +23,11 @@ struct Stage {
 
 std::vector<Stage> plan_stages(const RunConfig& c);
 
+// The stages whose names match one of `patterns` (shell globs: "unlearn/chip*",
+// "*-patient") and every stage they read, in plan order: `run|grid --only`, to
+// put part of a long grid first. Fails naming a pattern that matches no stage.
+std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns);
+
 struct PipelineResult {
   size_t ran = 0, cached = 0;
   double seconds = 0;

@@ -1,7 +1,10 @@
 // Which stages a configuration needs, in dependency order. A stage's deps are
 // every stage whose output it reads (the benchmark too): a run restored from
 // records makes a removed output again only when a stage that reads it runs.
+#include <fnmatch.h>
+
 #include <map>
+#include <set>
 
 #include "core/error.hpp"
 #include "pipeline/pipeline.hpp"
@@ -110,6 +113,26 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
   for (const auto& d : report_deps) rep.args.push_back("$OUT/" + d);
   s.push_back(rep);
   return s;
+}
+
+std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns) {
+  std::vector<bool> matched(patterns.size(), false), keep(stages.size(), false);
+  std::set<std::string> needed;  // read by a kept stage planned after it
+  for (size_t i = stages.size(); i-- > 0;) {
+    const Stage& s = stages[i];
+    for (size_t p = 0; p < patterns.size(); ++p)
+      if (fnmatch(patterns[p].c_str(), s.name.c_str(), 0) == 0) keep[i] = matched[p] = true;
+    if (needed.count(s.name)) keep[i] = true;
+    if (keep[i]) needed.insert(s.deps.begin(), s.deps.end());
+  }
+  for (size_t p = 0; p < patterns.size(); ++p)
+    if (!matched[p])
+      fail("--only: '" + patterns[p] + "' matches no stage of this plan (--dry-run lists them; a glob such as "
+           "'unlearn/chip*' or '*-patient')");
+  std::vector<Stage> out;
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (keep[i]) out.push_back(stages[i]);
+  return out;
 }
 
 }  // namespace medforget

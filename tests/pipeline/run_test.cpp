@@ -164,6 +164,43 @@ TEST(RunCli, JobsRunIndependentStagesAtOnceAndAFailureKeepsTheOthersWork) {
   EXPECT_EQ(count(r.output, " done in "), chip_evaluated ? 1u : 2u) << r.output;
 }
 
+// --only: part of a long run first (the selected stages and what they read);
+// a later run without it finds them done.
+TEST(RunCli, OnlyRunsTheSelectedStagesAndWhatTheyReadALaterRunCachesThem) {
+  test::TempDir t;
+  const auto out = t / "run";
+  const std::string run = "run --out " + out.string() + " --config " + write_config(t.path(), "0.1").string();
+  auto r = test::run_cli(run + " --only 'eval/chip*' --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* s : {"data ", "finetune ", "unlearn/chip-patient ", "eval/chip-patient "})
+    EXPECT_EQ(count(r.output, std::string("\n") + s) + (r.output.rfind(s, 0) == 0), 1u) << s << "\n" << r.output;
+  EXPECT_EQ(count(r.output, "eval/vanilla-patient"), 0u) << r.output;
+  EXPECT_EQ(count(r.output, "\nreport "), 0u) << r.output;
+  r = test::run_cli(run + " --only 'eval/chip*,unlearn/erase*'");
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "'unlearn/erase*' matches no stage");
+  EXPECT_FALSE(fs::exists(out));
+  r = test::run_cli(run + " --only x --status");
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "excludes");
+  r = test::run_cli(run + " --only 'eval/chip*'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "4 stages of 6 (--only)");
+  test::expect_contains(r.output, "2 of the 6 planned stages were not selected (--only)");
+  EXPECT_EQ(count(r.output, " done in "), 4u) << r.output;
+  EXPECT_TRUE(fs::exists(out / "eval/chip-patient/manifest.json"));
+  EXPECT_FALSE(fs::exists(out / "eval/vanilla-patient"));
+  EXPECT_FALSE(fs::exists(out / "report"));
+  // The whole run: only what --only left out runs.
+  r = test::run_cli(run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(count(r.output, " cached\n"), 4u) << r.output;
+  test::expect_contains(r.output, "eval/vanilla-patient             done in");
+  test::expect_contains(r.output, "report                           done in");
+  EXPECT_EQ(count(r.output, " done in "), 2u) << r.output;
+  test::expect_contains(r.output, "| CHIP");
+}
+
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
   test::TempDir t;
   auto out = t / "run";
