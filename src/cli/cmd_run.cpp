@@ -55,6 +55,12 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     if (s.name == "report") measured.insert(s.deps.begin(), s.deps.end());
   std::printf("status of %s (configuration: %s)%s\n", out.string().c_str(), config_src.c_str(),
               std::filesystem::exists(out) ? "" : "; no run there yet");
+  // A kept stage that a stage still to run reads is made again first: part of the time left.
+  std::set<std::string> to_remake;
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (st[i].state != StageStatus::Done && st[i].state != StageStatus::Kept)
+      for (const auto& d : stages[i].deps) to_remake.insert(d);
+  std::string remade;
   size_t n[5] = {0, 0, 0, 0, 0};
   double secs = 0, timed_w = 0, rest_w = 0, peak = 0;
   size_t timed = 0;
@@ -73,6 +79,10 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     }
     std::printf("\n");
     if (x.state != StageStatus::Done && x.state != StageStatus::Kept) rest_w += stages[i].weight;
+    if (x.state == StageStatus::Kept && to_remake.count(stages[i].name)) {
+      rest_w += stages[i].weight;
+      remade += (remade.empty() ? "" : ", ") + stages[i].name;
+    }
     if (x.state == StageStatus::Done && measured.count(stages[i].name)) done_dirs += " " + (out / stages[i].dir).string();
   }
   const size_t done = n[StageStatus::Done] + n[StageStatus::Kept];
@@ -83,6 +93,7 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
     std::printf("%zu of the done stages are kept: their output was removed (a run restored from records); a stage "
                 "that reads one and has to run makes it again first\n",
                 n[StageStatus::Kept]);
+  if (!remade.empty()) std::printf("made again first, for stages still to run: %s\n", remade.c_str());
   if (done == stages.size()) {
     std::printf("every stage done; report: %s\n", (out / "report/report.html").string().c_str());
     return;

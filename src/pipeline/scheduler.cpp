@@ -89,7 +89,7 @@ std::string tail_of(const fs::path& log, size_t lines) {
 class Scheduler {
  public:
   Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs)
-      : stages_(stages), out_(out), jobs_(jobs), st_(stages.size()) {
+      : stages_(stages), out_(out), jobs_(jobs), st_(stages.size()), ran_(stages.size(), false) {
     for (size_t i = 0; i < stages_.size(); ++i) {
       for (const auto& d : stages_[i].deps) {
         if (!index_of_.count(d))
@@ -121,15 +121,18 @@ class Scheduler {
     if (!failure_.empty()) fail(failure_);
     for (size_t i = 0; i < stages_.size(); ++i)
       if (st_[i].state != Done) fail("run: stage '" + stages_[i].name + "' never became ready");  // a planning bug
-    res_.seconds = elapsed();
-    return res_;
+    // A stage that ran counts once as ran even if it ran twice (an input made again under it).
+    PipelineResult res;
+    res.ran = static_cast<size_t>(std::count(ran_.begin(), ran_.end(), true));
+    res.cached = stages_.size() - res.ran;
+    res.seconds = elapsed();
+    return res;
   }
 
  private:
   enum State { Waiting, Running, Done };
   struct StageState {
     State state = Waiting;
-    bool cached = false;    // done without running in this run
     bool kept = false;      // done, output removed (see the class comment)
     bool must_run = false;  // neither cached nor kept any more
     std::string key;        // the key it is done (or running) under
@@ -194,8 +197,6 @@ class Scheduler {
       e["digest"] = d.have;
       write_json(ledger_path(out_, s), e);
     }
-    x.cached = true;
-    ++res_.cached;
     mark_done(i, key, d.digest);
     std::fprintf(stderr, "%s %s\n", head(i).c_str(), x.kept ? "kept (output removed, not needed so far)" : "cached");
     return true;
@@ -209,7 +210,6 @@ class Scheduler {
   // Back to waiting: a kept stage whose output a reader needs, or a done stage whose input changed.
   void redo(size_t i, const std::string& why) {
     StageState& x = st_[i];
-    if (x.cached) --res_.cached;
     x = StageState{};
     x.must_run = true;
     done_w_ -= stages_[i].weight;
@@ -290,7 +290,7 @@ class Scheduler {
     entry["state"] = "done";
     entry["digest"] = have;
     write_json(ledger_path(out_, s), entry);
-    ++res_.ran;
+    ran_[c.i] = true;
     ran_w_ += s.weight;
     if (stage_key(s, digest_of_) != key) {
       // An input was sent back to run again while this ran: decided again once it is done
@@ -321,7 +321,7 @@ class Scheduler {
   std::map<std::string, std::string> digest_of_;  // done stage -> content digest of its output
   std::map<pid_t, Child> running_;
   std::string failure_;  // the first failed stage's message: nothing new starts after it
-  PipelineResult res_;
+  std::vector<bool> ran_;  // ran in this run (the rest were cached or kept)
   double total_w_ = 0, done_w_ = 0, ran_w_ = 0;
   std::chrono::steady_clock::time_point t0_;
 };

@@ -310,12 +310,15 @@ TEST(RunCli, RestoredFromRecordsGoesOnWithoutRedoingFinishedWork) {
   // the rebuilt benchmark is the same, so the fine-tuned model and the other evaluation stand.
   fs::remove_all(out2 / "eval/chip-patient");
   fs::remove(out2 / ".stages/eval_chip-patient.json");
+  st = test::run_cli("run --status --out " + out2.string());
+  test::expect_contains(st.output, "made again first, for stages still to run: data, unlearn/chip-patient\n");
   r = test::run_cli("run --out " + out2.string() + " --config " + cfg.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::expect_contains(r.output, "unlearn/chip-patient             runs again: 'eval/chip-patient' reads its output");
   test::expect_contains(r.output, "data                             runs again: 'eval/chip-patient' reads its output");
   EXPECT_EQ(count(r.output, "runs again"), 2u) << r.output;
   EXPECT_EQ(count(r.output, " done in "), 4u) << r.output;  // data, CHIP, its evaluation, the report
+  test::expect_contains(r.output, "4 stages ran, 2 cached");
   test::expect_contains(r.output, "finetune                         cached");
   // Restoring over a run of another configuration is refused.
   fs::create_directories(t / "other");
