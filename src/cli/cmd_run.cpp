@@ -147,7 +147,8 @@ void execute(const RunArgs& a, bool grid) {
            out.string() + " (configuration: " + config_src + "; as run: run_config.json)" +
            (a.jobs > 1 ? ", " + std::to_string(a.jobs) + " at a time" : ""));
   PipelineResult r = run_pipeline(stages, out, a.jobs);
-  if (stages.size() < planned && stages.back().name != "report") {
+  // Selecting the report selects every stage, so a run without it is a partial (--only) one.
+  if (stages.back().name != "report") {
     std::printf("%zu stages ran, %zu cached, in %.1f s; %zu of the %zu planned stages were not selected (--only). "
                 "Where the run stands: medforget %s --out %s --status\n",
                 r.ran, r.cached, r.seconds, planned - stages.size(), planned, grid ? "grid" : "run",

@@ -47,7 +47,7 @@ std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const
       digest_of[s.name] = d.digest;
     } else if (!d.have.empty()) {
       x.state = StageStatus::Stale;
-    } else if (!key.empty() && d.ledger.value("key", "") == key) {
+    } else if (d.under_key) {
       x.state = StageStatus::Started;
     }
     st.push_back(x);

@@ -64,7 +64,8 @@ StageOnDisk stage_on_disk(const fs::path& out, const Stage& s, const std::string
   StageOnDisk d;
   d.have = finished_digest(out / s.dir);
   d.ledger = read_ledger(ledger_path(out, s));
-  if (key.empty() || d.ledger.value("key", "") != key) return d;
+  d.under_key = !key.empty() && d.ledger.value("key", "") == key;
+  if (!d.under_key) return d;
   if (!d.have.empty())
     d.digest = d.have;
   else if (read_by_others && d.ledger.value("state", "") == "done")

@@ -32,6 +32,7 @@ struct StageOnDisk {
   Json ledger;
   std::string have;    // the finished output's content digest, "" when there is none
   std::string digest;  // "" when the stage is not done under `key`
+  bool under_key = false;  // the ledger was written under `key` (done or only started)
   bool kept() const { return have.empty() && !digest.empty(); }
 };
 StageOnDisk stage_on_disk(const std::filesystem::path& out, const Stage& s, const std::string& key,
