@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.hpp"
 #include "core/runtime.hpp"
@@ -18,6 +19,11 @@ void register_doctor(CLI::App& app) {
     if (r.blas_threads > 0)
       std::printf("blas threads  %d (%s build%s)\n", r.blas_threads, r.blas_threading.c_str(),
                   r.blas_threading == "openmp" ? ", shares libtorch's threads" : "");
+    if (!r.blas_core.empty()) {
+      const char* forced = std::getenv("OPENBLAS_CORETYPE");
+      std::printf("blas kernels  %s (%s)\n", r.blas_core.c_str(),
+                  forced ? "OPENBLAS_CORETYPE" : "chosen by OpenBLAS for this CPU");
+    }
     std::printf("sgemm peak    %.1f GFLOP/s on %d threads (best of %d trials, %d^2; median %.1f)\n", r.sgemm_gflops,
                 r.sgemm_threads, r.sgemm_trials, r.sgemm_n, r.sgemm_median_gflops);
   });

@@ -7,6 +7,7 @@
 #include "core/runtime.hpp"
 
 int main(int argc, char** argv) {
+  medforget::use_known_blas_core(argv);  // before any work: it may start the program again
   medforget::set_command_line(argc, argv);
   medforget::configure_runtime();
   medforget::warn_if_reference_blas();  // every command, as the issue asks

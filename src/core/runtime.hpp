@@ -12,6 +12,7 @@ struct RuntimeInfo {
   std::string blas_kind;     // "openblas", "mkl", "reference", "unknown"
   int threads = 0;
   int blas_threads = 0;       // the OpenBLAS pool the program's work uses (0: not OpenBLAS)
+  std::string blas_core;       // OpenBLAS's kernels ("SkylakeX", ...); "" if not OpenBLAS
   std::string blas_threading;  // OpenBLAS build: "openmp", "pthread", "sequential"; "" if not OpenBLAS
   double sgemm_gflops = 0.0;         // the peak: best trial; 0 unless measured
   double sgemm_median_gflops = 0.0;  // median trial: what an arbitrary placement gets
@@ -32,6 +33,19 @@ void warn_if_reference_blas();
 // OMP_NUM_THREADS, else every core; OpenBLAS threads to match its build; the
 // allocator keeps freed memory (unless MALLOC_* or GLIBC_TUNABLES are set).
 void configure_runtime();
+// The kernels the loaded OpenBLAS chose ("SkylakeX", "Haswell", ...), "" when it is not OpenBLAS.
+std::string openblas_core();
+struct CpuVectorUnits {
+  bool avx = false, avx2_fma = false, avx512 = false;  // avx512: F, BW, DQ and VL
+};
+CpuVectorUnits cpu_vector_units();
+// The OPENBLAS_CORETYPE to start again with when OpenBLAS fell back to its
+// generic kernels on a CPU it does not know; "" when its choice stands.
+std::string openblas_core_for(const std::string& detected, const CpuVectorUnits& cpu);
+// Call first in main(): when openblas_core_for() names better kernels and
+// OPENBLAS_CORETYPE is unset, sets it and replaces the process with a fresh
+// start of the same program and arguments (child processes inherit it).
+void use_known_blas_core(char** argv, bool announce = true);
 // OpenBLAS's threading build of the loaded library, "" when it is not OpenBLAS.
 std::string blas_threading();
 RuntimeInfo probe_runtime(bool measure_sgemm, double seconds = 1.0);

@@ -123,6 +123,7 @@ RuntimeInfo probe_runtime(bool measure_sgemm, double seconds) {
   r.threads = at::get_num_threads();
   r.blas_threads = openblas_threads();
   r.blas_threading = blas_threading();
+  r.blas_core = openblas_core();
   if (measure_sgemm) {
     torch::NoGradGuard ng;
     AllCoresForBlas all_cores;

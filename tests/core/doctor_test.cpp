@@ -68,6 +68,44 @@ TEST(Doctor, WarnsWhenTheReferenceBlasIsLoaded) {
   }
 }
 
+// OpenBLAS 0.3.21 gives a CPU newer than itself its generic Prescott kernels
+// (6x slower, other rounding); medforget starts again with kernels it can run.
+TEST(Doctor, OpenBlasNeverRunsItsGenericKernelsOnAVectorCpu) {
+  auto r = test::run_command("env -u OPENBLAS_CORETYPE " + std::string(MEDFORGET_BIN) + " doctor --seconds 0.1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  if (r.output.find("blas          openblas") == std::string::npos) GTEST_SKIP() << "not OpenBLAS";
+  char kernels[64] = {0};
+  auto at = r.output.find("blas kernels  ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  ASSERT_EQ(std::sscanf(r.output.c_str() + at, "blas kernels  %63s", kernels), 1) << r.output;
+  if (cpu_vector_units().avx) {
+    EXPECT_STRNE(kernels, "Prescott") << r.output;
+  }
+  // Started again exactly when OpenBLAS had fallen back, and said so.
+  const bool restarted = r.output.find("starting again with OPENBLAS_CORETYPE=") != std::string::npos;
+  EXPECT_EQ(restarted, r.output.find("(OPENBLAS_CORETYPE)") != std::string::npos) << r.output;
+  // The user's choice stands and is not announced.
+  if (cpu_vector_units().avx2_fma) {
+    auto h = test::run_command("env OPENBLAS_CORETYPE=Haswell " + std::string(MEDFORGET_BIN) + " doctor --seconds 0.1");
+    ASSERT_EQ(h.exit_code, 0) << h.output;
+    EXPECT_NE(h.output.find("blas kernels  Haswell (OPENBLAS_CORETYPE)"), std::string::npos) << h.output;
+    EXPECT_EQ(h.output.find("starting again"), std::string::npos) << h.output;
+  }
+}
+
+TEST(Doctor, OpenBlasCoreForAnUnknownCpu) {
+  CpuVectorUnits none, avx, avx2, avx512;
+  avx.avx = true;
+  avx2.avx = avx2.avx2_fma = true;
+  avx512.avx = avx512.avx2_fma = avx512.avx512 = true;
+  EXPECT_EQ(openblas_core_for("Prescott", avx512), "SkylakeX");
+  EXPECT_EQ(openblas_core_for("Prescott", avx2), "Haswell");
+  EXPECT_EQ(openblas_core_for("Prescott", avx), "Sandybridge");
+  EXPECT_EQ(openblas_core_for("Prescott", none), "");  // a CPU that old has nothing better
+  EXPECT_EQ(openblas_core_for("Cooperlake", avx512), "");  // OpenBLAS knew the CPU
+  EXPECT_EQ(openblas_core_for("", avx512), "");             // not OpenBLAS
+}
+
 TEST(Doctor, BlasKindFromPath) {
   EXPECT_EQ(blas_kind_of("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"), "openblas");
   EXPECT_EQ(blas_kind_of("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"), "reference");
