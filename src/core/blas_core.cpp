@@ -1,7 +1,7 @@
 // OpenBLAS's DYNAMIC_ARCH build picks its kernels from the CPU's family and
 // model at load time. A CPU newer than the library (Debian 12's 0.3.21 on a
 // 5th-generation Xeon, model 207) is not in its table and gets the generic
-// Prescott (SSE3) kernels: sgemm at 42 instead of 254 GFLOP/s on 2 cores, and
+// Prescott (SSE3) kernels: sgemm at 42 instead of 245 GFLOP/s on 2 cores, and
 // rounding that differs from every other machine's (docs/RESULTS.md, Runtime).
 // The choice is made when the library loads, so the only cure is to start the
 // program again with OPENBLAS_CORETYPE naming kernels the CPU can run.
@@ -32,6 +32,7 @@ CpuVectorUnits cpu_vector_units() {
   u.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   u.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  u.avx512_bf16 = u.avx512 && __builtin_cpu_supports("avx512bf16");
 #endif
   return u;
 }
@@ -40,6 +41,9 @@ std::string openblas_core_for(const std::string& detected, const CpuVectorUnits&
   // Prescott is where OpenBLAS lands when it does not know the CPU; a CPU with
   // AVX is at least a Sandy Bridge, so the fallback is never right for it.
   if (detected != "Prescott") return "";
+  // The newest kernels this build has for the units: with BF16, Cooperlake (its
+  // OPENBLAS_CORETYPE=SapphireRapids loads them too), else SkylakeX, Haswell.
+  if (cpu.avx512_bf16) return "Cooperlake";
   if (cpu.avx512) return "SkylakeX";
   if (cpu.avx2_fma) return "Haswell";
   if (cpu.avx) return "Sandybridge";

@@ -37,6 +37,7 @@ void configure_runtime();
 std::string openblas_core();
 struct CpuVectorUnits {
   bool avx = false, avx2_fma = false, avx512 = false;  // avx512: F, BW, DQ and VL
+  bool avx512_bf16 = false;
 };
 CpuVectorUnits cpu_vector_units();
 // The OPENBLAS_CORETYPE to start again with when OpenBLAS fell back to its

@@ -94,10 +94,13 @@ TEST(Doctor, OpenBlasNeverRunsItsGenericKernelsOnAVectorCpu) {
 }
 
 TEST(Doctor, OpenBlasCoreForAnUnknownCpu) {
-  CpuVectorUnits none, avx, avx2, avx512;
+  CpuVectorUnits none, avx, avx2, avx512, bf16;
   avx.avx = true;
   avx2.avx = avx2.avx2_fma = true;
   avx512.avx = avx512.avx2_fma = avx512.avx512 = true;
+  bf16 = avx512;
+  bf16.avx512_bf16 = true;
+  EXPECT_EQ(openblas_core_for("Prescott", bf16), "Cooperlake");  // a 4th/5th-generation Xeon
   EXPECT_EQ(openblas_core_for("Prescott", avx512), "SkylakeX");
   EXPECT_EQ(openblas_core_for("Prescott", avx2), "Haswell");
   EXPECT_EQ(openblas_core_for("Prescott", avx), "Sandybridge");
