@@ -69,9 +69,10 @@ TEST(UnlearnMethods, RegistryAndOptionParsing) {
 // GradDiff on a memorised tiny model falls off a cliff between 5 and 8 epochs
 // (forget/retain GEN score 68/94 at 5, 50/86 at 6, 19/72 at 8); 6 sits where
 // the request is clearly forgotten and the rest kept. Where the cliff falls moves
-// with the fixture's last bits: two builds of the same training code trained
-// fixtures with different weights, on which 6 epochs left retain >= 75 and 73
-// (forget 24), so the retain floor leaves room for both.
+// with the fixture's last bits: fixtures trained by two builds of the same code
+// left retain 75 and 73 (forget 24) after 6 epochs, and one trained with other
+// BLAS kernels (Cooperlake instead of SkylakeX) 64 (forget 13). So "kept" is
+// relative: retain loses at most half of what forget loses, above a floor.
 TEST(UnlearnCli, GradDiffForgetsTheRequestAndKeepsTheRest) {
   const auto& f = test::trained_tiny();
   test::TempDir t;
@@ -80,10 +81,12 @@ TEST(UnlearnCli, GradDiffForgetsTheRequestAndKeepsTheRest) {
                          " --level patient --method graddiff --seed 3 --opt epochs=6 --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Json v = eval_sets(f.model, f.bench, t / "ev0"), u = eval_sets(out, f.bench, t / "ev1");
-  const double vf = v["forget"]["gen_score"], uf = u["forget"]["gen_score"], ur = u["retain"]["gen_score"];
+  const double vf = v["forget"]["gen_score"], uf = u["forget"]["gen_score"];
+  const double vr = v["retain"]["gen_score"], ur = u["retain"]["gen_score"];
   EXPECT_GE(vf, 90) << v.dump();
-  EXPECT_LE(uf, vf - 30) << u.dump();  // forgotten
-  EXPECT_GE(ur, 65) << u.dump();       // kept
+  EXPECT_LE(uf, vf - 30) << u.dump();              // forgotten
+  EXPECT_LE(vr - ur, (vf - uf) / 2) << v.dump() << u.dump();  // kept, relatively
+  EXPECT_GE(ur, 55) << u.dump();
   EXPECT_GE(ur - uf, 30) << u.dump();
   Json prov = read_json(out / "provenance.json");
   EXPECT_EQ(prov["method"], "graddiff");
