@@ -70,8 +70,8 @@ TEST(UnlearnMethods, RegistryAndOptionParsing) {
 // (forget/retain GEN score 68/94 at 5, 50/86 at 6, 19/72 at 8); 6 sits where
 // the request is clearly forgotten and the rest kept. Where the cliff falls moves
 // with the fixture's last bits: fixtures trained by two builds of the same code
-// left retain 75 and 73 (forget 24) after 6 epochs, and one trained with other
-// BLAS kernels (Cooperlake instead of SkylakeX) 64 (forget 13). So "kept" is
+// left retain 75 and 73 (forget 24) after 6 epochs, and one trained on a newer
+// CPU with other OpenBLAS kernels (Cooperlake) 64 (forget 13). So "kept" is
 // relative: retain loses at most half of what forget loses, above a floor.
 TEST(UnlearnCli, GradDiffForgetsTheRequestAndKeepsTheRest) {
   const auto& f = test::trained_tiny();
