@@ -6,8 +6,10 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/manifest.hpp"
 #include "data/hierarchy.hpp"
+#include "eval/mia_report.hpp"
 #include "eval/result_header.hpp"
 #include "eval/torch_mia.hpp"
 
@@ -31,10 +33,33 @@ std::vector<MiaExample> examples_of(const std::filesystem::path& model_dir, cons
   return ex;
 }
 
+// The retrained model's samples from its own `medforget mia` run (DIR), checked
+// to describe the same request: same benchmark, level, Min-K fraction and limit.
+std::vector<MiaSample> retrained_samples(const std::filesystem::path& dir, const Json& header, double k,
+                                         size_t limit, std::string& retrained_digest) {
+  const Json man = read_manifest(dir, "mia");
+  const Json j = read_json(dir / "mia.json");
+  const std::string where = "--retrained-mia " + dir.string() + ": ";
+  if (j.at("bench_digest") != header.at("bench_digest"))
+    fail(where + "it was measured on a different benchmark (bench digest " +
+         j.at("bench_digest").get<std::string>().substr(0, 12) + ")");
+  if (j.at("level") != header.at("level"))
+    fail(where + "it is the " + j.at("level").dump() + " level's forget set, not the " + header.at("level").dump() +
+         " level's");
+  const Json& p = man.at("params");
+  if (p.at("k").get<double>() != k || p.at("limit").get<size_t>() != limit)
+    fail(where + "it used --k " + p.at("k").dump() + " --limit " + p.at("limit").dump() + ", this run --k " +
+         Json(k).dump() + " --limit " + std::to_string(limit));
+  retrained_digest = j.at("model_digest");
+  std::vector<MiaSample> out;
+  for (const auto& row : read_jsonl(dir / "mia.jsonl")) out.push_back(mia_sample_from_json(row));
+  return out;
+}
+
 }  // namespace
 
 void register_mia(CLI::App& app) {
-  static std::string model, bench, level, out, device = "cpu", label, retrained;
+  static std::string model, bench, level, out, device = "cpu", label, retrained, retrained_mia;
   static size_t limit = 0;
   static int batch = 16;
   static double k = kDefaultMinK;
@@ -42,7 +67,12 @@ void register_mia(CLI::App& app) {
   cmd->add_option("--model", model, "Checkpoint directory")->required();
   cmd->add_option("--bench", bench, "Benchmark directory")->required();
   cmd->add_option("--level", level, "Level whose forget set are the members")->required();
-  cmd->add_option("--retrained", retrained, "Retrained-without-forget checkpoint: adds forget quality and PrivLeak");
+  auto* ret_opt = cmd->add_option("--retrained", retrained,
+                                  "Retrained-without-forget checkpoint: adds forget quality and PrivLeak");
+  cmd->add_option("--retrained-mia", retrained_mia,
+                  "Instead of --retrained: the output directory of `medforget mia` on the retrained checkpoint "
+                  "(same benchmark, level, --k and --limit), so its scores are read, not recomputed")
+      ->excludes(ret_opt);
   cmd->add_option("--out", out, "Output directory (mia.jsonl per sample + mia.json)")->required();
   cmd->add_option("--k", k, "Min-K% / Min-K%++ fraction");
   cmd->add_option("--limit", limit, "Use only the first N items of each set");
@@ -58,18 +88,30 @@ void register_mia(CLI::App& app) {
     const auto dev = parse_device(device);
     MiaOptions mo;
     mo.k = k;
+    std::string retrained_digest;
+    std::vector<MiaSample> ret_samples;
+    if (!retrained_mia.empty())  // checked before the model's pass, so a mismatch costs nothing
+      ret_samples = retrained_samples(retrained_mia, header, k, limit, retrained_digest);
     auto ex = examples_of(model, bdir, forget, general, batch, dev);
-    MiaReport rep = retrained.empty() ? mia_report(ex, mo)
-                                      : mia_report(ex, examples_of(retrained, bdir, forget, general, batch, dev), mo);
+    MiaReport rep;
+    if (!retrained.empty()) {
+      retrained_digest = read_manifest(retrained, "checkpoint").at("content_digest");
+      // The retrained model measured against itself (the oracle's own row) needs no second pass.
+      rep = retrained_digest == header.at("model_digest")
+                ? mia_report(ex, ex, mo)
+                : mia_report(ex, examples_of(retrained, bdir, forget, general, batch, dev), mo);
+    } else {
+      rep = retrained_mia.empty() ? mia_report(ex, mo) : mia_report(ex, ret_samples, mo);
+    }
     StagingDir stage(out);
     write_jsonl(stage.path() / "mia.jsonl", rep.samples_jsonl());
     Json j = rep.to_json();
     for (const auto& [key, v] : header.items()) j[key] = v;
-    if (!retrained.empty()) j["retrained_digest"] = read_manifest(retrained, "checkpoint").at("content_digest");
+    if (!retrained_digest.empty()) j["retrained_digest"] = retrained_digest;
     write_json(stage.path() / "mia.json", j);
     write_manifest(stage.path(), "mia", {{"level", level}, {"k", k}, {"limit", limit}},
                    {{"model_digest", header["model_digest"]}, {"bench_digest", header["bench_digest"]},
-                    {"retrained", retrained}});
+                    {"retrained", retrained}, {"retrained_mia", retrained_mia}});
     stage.commit();
     std::printf("membership inference, %s level: %zu forget vs %zu general items\n", level.c_str(), rep.n_forget,
                 rep.n_general);

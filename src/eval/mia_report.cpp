@@ -17,6 +17,14 @@ MiaScores per_score(const std::function<double(const std::string&)>& f) {
   return {f("loss"), f("zlib"), f("min_k"), f("min_k_pp")};
 }
 
+// Every example is a member ("forget") or not ("general"), once.
+void check_membership(const std::string& where, const std::string& id, const std::string& set,
+                      std::set<std::string>& seen) {
+  if (set != "forget" && set != "general")
+    fail(where + ": set is '" + set + "', expected \"forget\" or \"general\"");
+  if (!seen.insert(id).second) fail(where + ": id appears more than once");
+}
+
 std::vector<MiaSample> score_all(const std::vector<MiaExample>& examples, double k,
                                  const std::string& model) {
   std::vector<MiaSample> out;
@@ -24,9 +32,7 @@ std::vector<MiaSample> score_all(const std::vector<MiaExample>& examples, double
   std::set<std::string> seen;
   for (const auto& e : examples) {
     const std::string where = "mia (" + model + " model): example '" + e.id + "'";
-    if (e.set != "forget" && e.set != "general")
-      fail(where + ": set is '" + e.set + "', expected \"forget\" or \"general\"");
-    if (!seen.insert(e.id).second) fail(where + ": id appears more than once");
+    check_membership(where, e.id, e.set, seen);
     MiaSample s;
     s.id = e.id;
     s.set = e.set;
@@ -132,8 +138,30 @@ MiaReport mia_report(const std::vector<MiaExample>& examples, const MiaOptions& 
 
 MiaReport mia_report(const std::vector<MiaExample>& unlearned,
                      const std::vector<MiaExample>& retrained, const MiaOptions& opt) {
+  return mia_report(unlearned, score_all(retrained, opt.k, "retrained"), opt);
+}
+
+MiaSample mia_sample_from_json(const Json& j) {
+  MiaSample s;
+  try {
+    s.id = j.at("id").get<std::string>();
+    s.set = j.at("set").get<std::string>();
+    s.n_tokens = j.at("n_tokens").get<size_t>();
+    s.answer_prob = j.at("answer_prob").get<double>();
+    s.scores = per_score([&](const std::string& n) { return j.at(n).get<double>(); });
+  } catch (const Json::exception& e) {
+    const bool named = j.is_object() && j.contains("id") && j["id"].is_string();
+    fail("mia sample " + (named ? "'" + j["id"].get<std::string>() + "'" : std::string("without an id")) + ": " +
+         e.what());
+  }
+  return s;
+}
+
+MiaReport mia_report(const std::vector<MiaExample>& unlearned,
+                     const std::vector<MiaSample>& ret, const MiaOptions& opt) {
   MiaReport r = mia_report(unlearned, opt);
-  const auto ret = score_all(retrained, opt.k, "retrained");
+  std::set<std::string> seen;
+  for (const auto& s : ret) check_membership("mia (retrained model): example '" + s.id + "'", s.id, s.set, seen);
   const MiaScores auc_ret = aucs(split(ret, "retrained"));
 
   // KS compares the two distributions, not pairs; the checks make sure both

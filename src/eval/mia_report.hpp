@@ -67,4 +67,14 @@ MiaReport mia_report(const std::vector<MiaExample>& examples, const MiaOptions& 
 MiaReport mia_report(const std::vector<MiaExample>& unlearned,
                      const std::vector<MiaExample>& retrained, const MiaOptions& opt = {});
 
+// As above with the retrained model already scored (its own `medforget mia`
+// samples read back), so that the many unlearned models of one level share a
+// single pass of the retrained model instead of repeating it per model.
+MiaReport mia_report(const std::vector<MiaExample>& unlearned,
+                     const std::vector<MiaSample>& retrained, const MiaOptions& opt = {});
+
+// One line of the per-sample file (MiaSample::to_json) read back; an Error
+// names the missing or mistyped field.
+MiaSample mia_sample_from_json(const Json& j);
+
 }  // namespace medforget

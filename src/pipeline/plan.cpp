@@ -99,9 +99,13 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
                  m,
                  {name == "vanilla" ? "finetune" : "unlearn/" + name + "-" + L, "data"},
                  2};
-        if (has_retrain) {
-          st.args.insert(st.args.end(), {"--retrained", "$OUT/models/" + retrain_name + "-" + L});
-          st.deps.push_back("unlearn/" + retrain_name + "-" + L);
+        // Every model of the level is compared with Retrain's scores from Retrain's own
+        // MIA stage, so the oracle's pass over the items runs once per level, not once per model.
+        if (name == retrain_name) {
+          st.args.insert(st.args.end(), {"--retrained", model});
+        } else if (has_retrain) {
+          st.args.insert(st.args.end(), {"--retrained-mia", "$OUT/mia/" + retrain_name + "-" + L});
+          st.deps.push_back("mia/" + retrain_name + "-" + L);
         }
         s.push_back(st);
         report_deps.push_back(m);

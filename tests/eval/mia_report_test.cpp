@@ -105,6 +105,23 @@ TEST(MiaReport, PrivLeakAndForgetQualityAgainstRetrained) {
   EXPECT_DOUBLE_EQ(j["auc_retrained"]["loss"].get<double>(), 0.125);
 }
 
+// The retrained model's samples, written and read back, stand in for its examples.
+TEST(MiaReport, RetrainedSamplesReadBackGiveTheSameComparison) {
+  const auto direct = mia_report(unlearned(), retrained());
+  std::vector<MiaSample> back;
+  for (const auto& row : mia_report(retrained()).samples_jsonl()) back.push_back(mia_sample_from_json(row));
+  const auto via = mia_report(unlearned(), back);
+  EXPECT_EQ(via.to_json(), direct.to_json());
+  auto dup = back;
+  dup[1].id = dup[0].id;
+  expect_contains(error_of([&] { mia_report(unlearned(), dup); }),
+                  "mia (retrained model): example 'g1': id appears more than once");
+  Json row = back[0].to_json();
+  row.erase("min_k_pp");
+  expect_contains(error_of([&] { mia_sample_from_json(row); }), "mia sample 'g1':");
+  expect_contains(error_of([&] { mia_sample_from_json(Json{{"set", "forget"}}); }), "mia sample without an id");
+}
+
 TEST(MiaReport, ErrorsNameTheExample) {
   auto bad_set = unlearned();
   bad_set[2].set = "retain";

@@ -81,6 +81,28 @@ TEST(EvalCli, AttackMiaAndReport) {
   // Against itself as the "retrained" model: identical distributions.
   EXPECT_NEAR(m["forget_quality_ks"]["p_value"].get<double>(), 1.0, 1e-9);
   EXPECT_NEAR(m["privleak"]["loss"].get<double>(), 0.0, 1e-9);
+  // The retrained model's scores read back from its own MIA run (what the grid does
+  // for every model of a level) give the same comparison, to the bit.
+  r = test::run_cli("mia " + common(f) + " --retrained-mia " + (run / "mia").string() + " --out " +
+                    (t / "mia2").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Json m2 = read_json(t / "mia2/mia.json");
+  for (const char* k : {"auc", "auc_retrained", "privleak", "forget_quality_ks", "retrained_digest"})
+    EXPECT_EQ(m2[k], m[k]) << k;
+  // ...but only for the same request: level, --k and --limit must match, checked first.
+  r = test::run_cli("mia " + common(f) + " --limit 4 --retrained-mia " + (run / "mia").string() + " --out " +
+                    (t / "mia3").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "it used --k 0.4 --limit 0, this run --k 0.4 --limit 4");
+  r = test::run_cli("mia --model " + f.model.string() + " --bench " + f.bench.string() +
+                    " --level study --retrained-mia " + (run / "mia").string() + " --out " + (t / "mia3").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "it is the \"patient\" level's forget set, not the \"study\" level's");
+  r = test::run_cli("mia " + common(f) + " --retrained " + f.model.string() + " --retrained-mia " +
+                    (run / "mia").string() + " --out " + (t / "mia3").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "excludes");
+  EXPECT_FALSE(fs::exists(t / "mia3"));
 
   r = test::run_cli("report --out " + (t / "rep").string() + " " + run.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;

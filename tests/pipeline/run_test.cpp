@@ -2,6 +2,7 @@
 // by inputs and options, resume after a kill, --status.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -86,6 +87,38 @@ TEST(RunConfig, DefaultsOverridesAndErrors) {
   ASSERT_NE(npo, stages.end());
   EXPECT_NE(std::find(npo->deps.begin(), npo->deps.end(), "unlearn/retrain-study"), npo->deps.end());
   EXPECT_NE(std::find(npo->args.begin(), npo->args.end(), "reference=$OUT/models/retrain-study"), npo->args.end());
+}
+
+// Membership inference: Retrain's own stage scores the oracle once per level, and
+// every other model's stage reads those scores instead of running it again.
+TEST(RunConfig, MiaStagesShareRetrainsPass) {
+  const RunConfig c = apply_config(default_run_config("tiny"), Json{{"methods", {"retrain", "graddiff"}}, {"mia", true}},
+                                   "cfg");
+  const auto stages = plan_stages(c);
+  auto stage = [&](const std::string& name) {
+    auto it = std::find_if(stages.begin(), stages.end(), [&](const Stage& st) { return st.name == name; });
+    EXPECT_NE(it, stages.end()) << name;
+    return it == stages.end() ? Stage{} : *it;
+  };
+  auto after = [](const Stage& st, const std::string& flag) {
+    auto it = std::find(st.args.begin(), st.args.end(), flag);
+    return it == st.args.end() || it + 1 == st.args.end() ? std::string("(absent)") : *(it + 1);
+  };
+  auto reads = [](const Stage& st, const std::string& dep) {
+    return std::find(st.deps.begin(), st.deps.end(), dep) != st.deps.end();
+  };
+  const Stage retrain = stage("mia/retrain-patient");
+  EXPECT_EQ(after(retrain, "--model"), "$OUT/models/retrain-patient");
+  EXPECT_EQ(after(retrain, "--retrained"), "$OUT/models/retrain-patient");
+  for (const char* other : {"mia/vanilla-patient", "mia/graddiff-patient"}) {
+    const Stage st = stage(other);
+    EXPECT_EQ(after(st, "--retrained-mia"), "$OUT/mia/retrain-patient") << other;
+    EXPECT_EQ(after(st, "--retrained"), "(absent)") << other;
+    EXPECT_TRUE(reads(st, "mia/retrain-patient")) << other;
+  }
+  // Selecting one model's MIA brings Retrain's along.
+  const auto sel = select_stages(stages, {"mia/graddiff*"});
+  EXPECT_TRUE(std::any_of(sel.begin(), sel.end(), [](const Stage& st) { return st.name == "mia/retrain-patient"; }));
 }
 
 TEST(RunCli, BadConfigurationFailsBeforeAnyWork) {
