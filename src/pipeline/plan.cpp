@@ -89,8 +89,10 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
       if (c.attack && v.method != "retrain") measure("attack", model, L, v.label, id, u.name, 3);
     }
     if (c.mia) {
-      std::vector<std::pair<std::string, std::string>> models{{"vanilla", vanilla}};
+      std::vector<std::pair<std::string, std::string>> models;
       for (const auto& v : order) models.emplace_back(v.name, "$OUT/models/" + v.name + "-" + L);
+      // Vanilla after Retrain (first in `order`): every other MIA stage reads Retrain's.
+      models.insert(models.begin() + (has_retrain ? 1 : 0), {"vanilla", vanilla});
       for (const auto& [name, model] : models) {
         const std::string m = "mia/" + name + "-" + L;
         Stage st{m,

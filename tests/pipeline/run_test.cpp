@@ -116,6 +116,11 @@ TEST(RunConfig, MiaStagesShareRetrainsPass) {
     EXPECT_EQ(after(st, "--retrained"), "(absent)") << other;
     EXPECT_TRUE(reads(st, "mia/retrain-patient")) << other;
   }
+  // The scheduler runs a plan only if every stage comes after the stages it reads.
+  for (size_t i = 0; i < stages.size(); ++i)
+    for (const auto& d : stages[i].deps)
+      EXPECT_TRUE(std::any_of(stages.begin(), stages.begin() + i, [&](const Stage& st) { return st.name == d; }))
+          << stages[i].name << " reads " << d << ", planned after it";
   // Selecting one model's MIA brings Retrain's along.
   const auto sel = select_stages(stages, {"mia/graddiff*"});
   EXPECT_TRUE(std::any_of(sel.begin(), sel.end(), [](const Stage& st) { return st.name == "mia/retrain-patient"; }));
