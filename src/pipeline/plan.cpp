@@ -89,15 +89,19 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
       if (c.attack && v.method != "retrain") measure("attack", model, L, v.label, id, u.name, 3);
     }
     if (c.mia) {
-      std::vector<std::pair<std::string, std::string>> models;
-      for (const auto& v : order) models.emplace_back(v.name, "$OUT/models/" + v.name + "-" + L);
+      struct Measured {
+        std::string name, model, label;
+      };
+      std::vector<Measured> models;
+      for (const auto& v : order) models.push_back({v.name, "$OUT/models/" + v.name + "-" + L, v.label});
       // Vanilla after Retrain (first in `order`): every other MIA stage reads Retrain's.
-      models.insert(models.begin() + (has_retrain ? 1 : 0), {"vanilla", vanilla});
-      for (const auto& [name, model] : models) {
+      models.insert(models.begin() + (has_retrain ? 1 : 0), {"vanilla", vanilla, "Vanilla"});
+      for (const auto& [name, model, label] : models) {
         const std::string m = "mia/" + name + "-" + L;
+        // The label, as for eval and attack, so the MIA table's rows read as the other tables'.
         Stage st{m,
-                 with_limit({"mia", "--model", model, "--bench", bench, "--level", L, "--device", c.device, "--out",
-                             "$OUT/" + m}),
+                 with_limit({"mia", "--model", model, "--bench", bench, "--level", L, "--label", label, "--device",
+                             c.device, "--out", "$OUT/" + m}),
                  m,
                  {name == "vanilla" ? "finetune" : "unlearn/" + name + "-" + L, "data"},
                  2};

@@ -110,6 +110,8 @@ TEST(RunConfig, MiaStagesShareRetrainsPass) {
   const Stage retrain = stage("mia/retrain-patient");
   EXPECT_EQ(after(retrain, "--model"), "$OUT/models/retrain-patient");
   EXPECT_EQ(after(retrain, "--retrained"), "$OUT/models/retrain-patient");
+  EXPECT_EQ(after(retrain, "--label"), "Retrain");
+  EXPECT_EQ(after(stage("mia/vanilla-patient"), "--label"), "Vanilla");
   for (const char* other : {"mia/vanilla-patient", "mia/graddiff-patient"}) {
     const Stage st = stage(other);
     EXPECT_EQ(after(st, "--retrained-mia"), "$OUT/mia/retrain-patient") << other;
