@@ -8,7 +8,10 @@
 //  3. Per target (per child of a target with children), the direction
 //     normalise(μ_node - μ_siblings) on the selected neurons, the siblings being
 //     retained nodes of the same level under the target's parent's other
-//     retained children (fallback: every retained node of that level).
+//     retained children (fallback: every retained node of that level). A
+//     difference within rounding of zero gives no direction (chip_plan.hpp):
+//     at the section level the merger sees one study's images for a section
+//     and its siblings alike, so it is left unedited.
 //  4. Stack a Linear's directions, SVD, keep the smallest rank r whose squared
 //     singular values reach τ of the total: Q = top-r right singular vectors.
 //  5. W_S ← (I - Q Qᵀ) W_S on the selected rows (and bias entries).
@@ -179,7 +182,8 @@ class Chip : public Method {
                       {"forget_of_layer", mean_of(share.of_layer, f_rows)},
                       {"retain_of_layer", mean_of(share.of_layer, r_rows)}};
       layers.push_back({{"module", modules[mi]},    {"neurons", n},          {"selected", n_sel},
-                        {"directions", dirs.size()}, {"rank", rank},         {"weight_norm_before", norm_before},
+                        {"directions", dirs.size()}, {"vanished_directions", pairs.size() - dirs.size()},
+                        {"rank", rank},         {"weight_norm_before", norm_before},
                         {"weight_norm_after", norm_after}, {"removed_energy", removed}});
       dump.add(modules[mi], sel, D, Q, score);
     }

@@ -73,13 +73,16 @@ torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, co
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,
                                 bool use_siblings) {
   auto mu = rows_mean(acts, p.rows_of_node.at(node)).index_select(0, selected);
+  double scale = mu.norm().item().toDouble();
   if (use_siblings && !siblings.empty()) {
     std::vector<torch::Tensor> sm;
     for (const auto& s : siblings) sm.push_back(rows_mean(acts, p.rows_of_node.at(s)).index_select(0, selected));
-    mu = mu - torch::stack(sm).mean(0);
+    auto mu_sib = torch::stack(sm).mean(0);
+    scale = std::max(scale, mu_sib.norm().item().toDouble());
+    mu = mu - mu_sib;
   }
   const double nrm = mu.norm().item().toDouble();
-  return nrm > 1e-12 ? mu / nrm : torch::Tensor();
+  return nrm > 1e-12 && nrm > kDirectionRelTol * scale ? mu / nrm : torch::Tensor();
 }
 
 RemovedShare removed_share(const torch::Tensor& acts, const torch::Tensor& selected, const torch::Tensor& Q,

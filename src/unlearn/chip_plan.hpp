@@ -31,7 +31,14 @@ std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(con
                                                                                const ChipPlan& p);
 
 // normalise(μ_node − mean_s μ_s) on the selected neurons (μ_node alone without
-// siblings); an undefined tensor when the difference vanishes.
+// siblings); an undefined tensor when the difference vanishes, that is when it
+// is below kDirectionRelTol of the larger mean. A vanished difference is
+// rounding noise, not a direction: the sections of one study share the study's
+// images, so a vision-only layer (the merger) sees the same input for a section
+// and its siblings, and normalising their difference would make a random unit
+// vector out of float error (measured at `paper` scale: merger differences are
+// below 4e-8 of the mean, every real one above 0.02).
+inline constexpr double kDirectionRelTol = 1e-4;
 torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, const std::string& node,
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,
                                 bool use_siblings);

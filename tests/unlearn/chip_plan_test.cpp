@@ -70,9 +70,18 @@ TEST(ChipPlan, SiblingDirectionByHand) {
   auto d0 = sibling_direction(acts, p, "c", {"s1", "s2"}, sel, false);
   const float r3 = 1.f / std::sqrt(3.f);
   EXPECT_TRUE(torch::allclose(d0, torch::tensor({r3, r3, r3}))) << d0;
-  // A node identical to its siblings' mean has no direction.
+  // A node identical to its siblings' mean has no direction, and neither has one
+  // that differs by float rounding only (a section and its siblings through the
+  // vision-only merger); a small real difference still gives one.
   p.rows_of_node["twin"] = {2};
   EXPECT_FALSE(sibling_direction(acts, p, "twin", {"s1"}, sel, true).defined());
+  auto noisy = torch::cat({acts, acts.slice(0, 2, 3) * (1 + 3e-7f), acts.slice(0, 2, 3) * 1.01f});
+  p.rows_of_node["noise"] = {4};
+  p.rows_of_node["near"] = {5};
+  EXPECT_FALSE(sibling_direction(noisy, p, "noise", {"s1"}, sel, true).defined());
+  auto near = sibling_direction(noisy, p, "near", {"s1"}, sel, true);
+  ASSERT_TRUE(near.defined());
+  EXPECT_TRUE(torch::allclose(near, torch::tensor({0.f, 1.f, 1.f}) / std::sqrt(2.f), 1e-3, 1e-3)) << near;
 }
 
 TEST(ChipPlan, RemovedEnergyShareByHand) {

@@ -160,6 +160,40 @@ TEST(UnlearnCli, ChipProjectsOnlyTheSelectedRowsOntoTheComplement) {
   EXPECT_TRUE(torch::equal(tensor_of(zt, "visual.merger.mlp.0.weight"), tensor_of(before, "visual.merger.mlp.0.weight")));
 }
 
+TEST(UnlearnCli, ChipLeavesTheMergerAloneWhereSectionsShareTheirImages) {
+  // A section and its sibling sections hang off one study and show the merger
+  // the same images: their difference there is float noise, not a direction,
+  // and projecting it out would edit the merger at random. The language layers
+  // see the sections' different text and are edited.
+  const auto& f = test::trained_tiny();
+  test::TempDir t;
+  auto out = t / "chip";
+  auto r = test::run_cli("unlearn --model " + f.model.string() + " --bench " + f.bench.string() +
+                         " --level section --method chip --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto before = read_safetensors(f.model / "model.safetensors"), after = read_safetensors(out / "model.safetensors");
+  Json layers = read_json(out / "provenance.json")["report"]["layers"];
+  ASSERT_EQ(layers.size(), 5u);
+  int merger = 0;
+  for (const auto& l : layers) {
+    const std::string m = l["module"];
+    const bool is_merger = m.rfind("visual.merger.", 0) == 0;
+    merger += is_merger;
+    if (is_merger) {
+      EXPECT_EQ(l["directions"].get<int64_t>(), 0) << l.dump();
+      EXPECT_GE(l["vanished_directions"].get<int64_t>(), 1) << l.dump();
+      EXPECT_EQ(l["rank"].get<int64_t>(), 0) << l.dump();
+      EXPECT_TRUE(torch::equal(tensor_of(before, m + ".weight"), tensor_of(after, m + ".weight"))) << m;
+    } else {
+      EXPECT_GE(l["directions"].get<int64_t>(), 1) << l.dump();
+      EXPECT_EQ(l["vanished_directions"].get<int64_t>(), 0) << l.dump();
+      EXPECT_GE(l["rank"].get<int64_t>(), 1) << l.dump();
+      EXPECT_FALSE(torch::equal(tensor_of(before, m + ".weight"), tensor_of(after, m + ".weight"))) << m;
+    }
+  }
+  EXPECT_EQ(merger, 2);
+}
+
 TEST(UnlearnCli, KlMinNpoAndRetrainLowerTheForgetLikelihood) {
   const auto& f = test::trained_tiny();
   test::TempDir t;
