@@ -13,6 +13,7 @@
 #include "core/progress.hpp"
 #include "model/model_io.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/stage_files.hpp"
 #include "unlearn/method.hpp"
 
 namespace medforget::cli {
@@ -21,7 +22,7 @@ namespace {
 
 struct RunArgs {
   std::string preset, out, config, device;
-  std::vector<std::string> only;  // --only globs
+  std::vector<std::string> only, redo;  // --only, --redo globs
   bool dry_run = false, status = false;
   int jobs = 1;
 };
@@ -132,15 +133,23 @@ void execute(const RunArgs& a, bool grid) {
   auto stages = plan_stages(c);
   const size_t planned = stages.size();
   if (!a.only.empty()) stages = select_stages(stages, a.only);
+  const std::vector<bool> redo =
+      a.redo.empty() ? std::vector<bool>(stages.size(), false) : match_stages(stages, a.redo, "--redo");
   if (a.dry_run) {
-    for (const auto& s : stages) {
-      std::printf("%-36s medforget", s.name.c_str());
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const Stage& s = stages[i];
+      std::printf("%s%-36s medforget", redo[i] ? "(redo) " : "", s.name.c_str());
       for (const auto& x : s.args) std::printf(" %s", x.c_str());
       std::printf("\n");
     }
     return;
   }
   std::filesystem::create_directories(out);
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (redo[i]) {
+      clear_stage(out, stages[i]);
+      log_info("--redo: " + stages[i].name + " runs again (its output and ledger entry removed)");
+    }
   write_json(out / "run_config.json", c.to_json());
   log_info(std::string(grid ? "grid" : "run") + ": " + std::to_string(stages.size()) + " stages" +
            (stages.size() < planned ? " of " + std::to_string(planned) + " (--only)" : "") + " into " +
@@ -178,11 +187,18 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
                                "'unlearn/chip*,eval/chip*' or '*-patient') and the stages they read; the rest wait "
                                "for a later run. With --dry-run: which stages that is")
                    ->delimiter(',');
+  auto* redo = cmd->add_option("--redo", a.redo,
+                               "Make these stages again (shell globs, comma-separated): their outputs and ledger "
+                               "entries are removed first; a stage that reads one runs again if it comes out "
+                               "different. For stages finished by a build before a fix to their method (stage keys "
+                               "cover inputs and options, not the build; docs/RUN.md)")
+                   ->delimiter(',');
   cmd->add_flag("--status", a.status,
                 "Print where each stage of --out stands (done, kept, started, stale, pending), the time left at the "
                 "pace so far and a report command for the finished measurements; runs nothing")
       ->excludes(dry)
-      ->excludes(only);
+      ->excludes(only)
+      ->excludes(redo);
 }
 
 }  // namespace

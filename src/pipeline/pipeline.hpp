@@ -28,6 +28,17 @@ std::vector<Stage> plan_stages(const RunConfig& c);
 // put part of a long grid first. Fails naming a pattern that matches no stage.
 std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns);
 
+// Per stage, whether its name matches one of `patterns` (shell globs). Fails
+// naming a pattern that matches no stage; `option` ("--only", "--redo") says whose.
+std::vector<bool> match_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns,
+                               const std::string& option);
+
+// `run|grid --redo`: removes the stage's output and ledger entry from `out`, so
+// the next run makes it again, and whatever read it runs again if the new output
+// differs. For stages finished by a build before a fix to their method: keys
+// cover a stage's inputs and options, not the code that ran it.
+void clear_stage(const std::filesystem::path& out, const Stage& s);
+
 struct PipelineResult {
   size_t ran = 0, cached = 0;
   double seconds = 0;

@@ -125,20 +125,27 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
   return s;
 }
 
+std::vector<bool> match_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns,
+                               const std::string& option) {
+  std::vector<bool> hit(stages.size(), false);
+  for (const auto& pattern : patterns) {
+    bool any = false;
+    for (size_t i = 0; i < stages.size(); ++i)
+      if (fnmatch(pattern.c_str(), stages[i].name.c_str(), 0) == 0) hit[i] = any = true;
+    if (!any)
+      fail(option + ": '" + pattern + "' matches no stage of this plan (--dry-run lists them; a glob such as "
+           "'unlearn/chip*' or '*-patient')");
+  }
+  return hit;
+}
+
 std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns) {
-  std::vector<bool> matched(patterns.size(), false), keep(stages.size(), false);
+  std::vector<bool> keep = match_stages(stages, patterns, "--only");
   std::set<std::string> needed;  // read by a kept stage planned after it
   for (size_t i = stages.size(); i-- > 0;) {
-    const Stage& s = stages[i];
-    for (size_t p = 0; p < patterns.size(); ++p)
-      if (fnmatch(patterns[p].c_str(), s.name.c_str(), 0) == 0) keep[i] = matched[p] = true;
-    if (needed.count(s.name)) keep[i] = true;
-    if (keep[i]) needed.insert(s.deps.begin(), s.deps.end());
+    if (needed.count(stages[i].name)) keep[i] = true;
+    if (keep[i]) needed.insert(stages[i].deps.begin(), stages[i].deps.end());
   }
-  for (size_t p = 0; p < patterns.size(); ++p)
-    if (!matched[p])
-      fail("--only: '" + patterns[p] + "' matches no stage of this plan (--dry-run lists them; a glob such as "
-           "'unlearn/chip*' or '*-patient')");
   std::vector<Stage> out;
   for (size_t i = 0; i < stages.size(); ++i)
     if (keep[i]) out.push_back(stages[i]);

@@ -34,6 +34,12 @@ fs::path ledger_path(const fs::path& out, const Stage& s) { return out / ".stage
 
 fs::path log_path(const fs::path& out, const Stage& s) { return out / "logs" / (flat_name(s.name) + ".log"); }
 
+void clear_stage(const fs::path& out, const Stage& s) {
+  fs::remove_all(out / s.dir);
+  fs::remove_all((out / s.dir).string() + ".partial");
+  fs::remove(ledger_path(out, s));
+}
+
 std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of) {
   std::string key_src = std::string(kMedforgetVersion) + "\n";
   for (size_t k = 0; k < s.args.size(); ++k) {

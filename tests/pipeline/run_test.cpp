@@ -206,7 +206,7 @@ TEST(RunCli, JobsRunIndependentStagesAtOnceAndAFailureKeepsTheOthersWork) {
 
 // --only: part of a long run first (the selected stages and what they read);
 // a later run without it finds them done.
-TEST(RunCli, OnlyRunsTheSelectedStagesAndWhatTheyReadALaterRunCachesThem) {
+TEST(RunCli, OnlyRunsTheSelectedStagesALaterRunCachesThemAndRedoMakesOneAgain) {
   test::TempDir t;
   const auto out = t / "run";
   const std::string run = "run --out " + out.string() + " --config " + write_config(t.path(), "0.1").string();
@@ -239,6 +239,33 @@ TEST(RunCli, OnlyRunsTheSelectedStagesAndWhatTheyReadALaterRunCachesThem) {
   test::expect_contains(r.output, "report                           done in");
   EXPECT_EQ(count(r.output, " done in "), 2u) << r.output;
   test::expect_contains(r.output, "| CHIP");
+  // --redo makes a stage again from scratch (after a fix to its method), and what
+  // reads it runs again: its output is new (its provenance has a new wall time),
+  // though CHIP here gives the same weights to the byte.
+  r = test::run_cli(run + " --redo 'unlearn/erase*'");
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "--redo: 'unlearn/erase*' matches no stage");
+  r = test::run_cli(run + " --redo x --status");
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "excludes");
+  r = test::run_cli(run + " --redo 'unlearn/chip*' --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "(redo) unlearn/chip-patient");
+  EXPECT_TRUE(fs::exists(out / "models/chip-patient/manifest.json"));  // a dry run removes nothing
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string weights = bytes(out / "models/chip-patient/model.safetensors");
+  r = test::run_cli(run + " --redo 'unlearn/chip*'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "--redo: unlearn/chip-patient runs again");
+  test::expect_contains(r.output, "unlearn/chip-patient             done in");
+  test::expect_contains(r.output, "eval/chip-patient                done in");
+  test::expect_contains(r.output, "report                           done in");
+  EXPECT_EQ(count(r.output, " done in "), 3u) << r.output;
+  EXPECT_EQ(count(r.output, " cached\n"), 3u) << r.output;  // data, finetune, eval/vanilla
+  EXPECT_EQ(bytes(out / "models/chip-patient/model.safetensors"), weights);
 }
 
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
