@@ -29,9 +29,10 @@ std::vector<Stage> plan_stages(const RunConfig& c);
 std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns);
 
 // Per stage, whether its name matches one of `patterns` (shell globs). Fails
-// naming a pattern that matches no stage; `option` ("--only", "--redo") says whose.
+// naming a pattern that matches no stage; `option` ("--only", "--redo") says
+// whose and `among` which stages were searched ("of this plan").
 std::vector<bool> match_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns,
-                               const std::string& option);
+                               const std::string& option, const std::string& among);
 
 // `run|grid --redo`: removes the stage's output and ledger entry from `out`, so
 // the next run makes it again, and whatever read it runs again if the new output

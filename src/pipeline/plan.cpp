@@ -126,21 +126,21 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
 }
 
 std::vector<bool> match_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns,
-                               const std::string& option) {
+                               const std::string& option, const std::string& among) {
   std::vector<bool> hit(stages.size(), false);
   for (const auto& pattern : patterns) {
     bool any = false;
     for (size_t i = 0; i < stages.size(); ++i)
       if (fnmatch(pattern.c_str(), stages[i].name.c_str(), 0) == 0) hit[i] = any = true;
     if (!any)
-      fail(option + ": '" + pattern + "' matches no stage of this plan (--dry-run lists them; a glob such as "
+      fail(option + ": '" + pattern + "' matches no stage " + among + " (--dry-run lists them; a glob such as "
            "'unlearn/chip*' or '*-patient')");
   }
   return hit;
 }
 
 std::vector<Stage> select_stages(const std::vector<Stage>& stages, const std::vector<std::string>& patterns) {
-  std::vector<bool> keep = match_stages(stages, patterns, "--only");
+  std::vector<bool> keep = match_stages(stages, patterns, "--only", "of this plan");
   std::set<std::string> needed;  // read by a kept stage planned after it
   for (size_t i = stages.size(); i-- > 0;) {
     if (needed.count(stages[i].name)) keep[i] = true;

@@ -38,6 +38,7 @@ void clear_stage(const fs::path& out, const Stage& s) {
   fs::remove_all(out / s.dir);
   fs::remove_all((out / s.dir).string() + ".partial");
   fs::remove(ledger_path(out, s));
+  fs::remove(log_path(out, s));  // appended to by each run: the old build's output would stay in it
 }
 
 std::string stage_key(const Stage& s, const std::map<std::string, std::string>& digest_of) {

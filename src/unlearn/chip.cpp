@@ -10,8 +10,8 @@
 //     retained nodes of the same level under the target's parent's other
 //     retained children (fallback: every retained node of that level). A
 //     difference within rounding of zero gives no direction (chip_plan.hpp):
-//     at the section level the merger sees one study's images for a section
-//     and its siblings alike, so it is left unedited.
+//     a section and the other sections of its study show the merger the same
+//     image, so at the section level the merger gets no directions from them.
 //  4. Stack a Linear's directions, SVD, keep the smallest rank r whose squared
 //     singular values reach τ of the total: Q = top-r right singular vectors.
 //  5. W_S ← (I - Q Qᵀ) W_S on the selected rows (and bias entries).
@@ -136,6 +136,9 @@ class Chip : public Method {
     auto pairs = chip_contrasts(ctx.request, plan);
     if (pairs.empty()) fail("chip: no target has items to contrast");
 
+    std::vector<bool> one_image;
+    for (const auto& [node, sibs] : pairs) one_image.push_back(shows_one_image(plan, node, sibs));
+    const bool use_siblings = p.at("siblings").get<bool>();
     auto params = m.model->named_parameters();
     ChipDump dump;
     Json layers = Json::array();
@@ -146,9 +149,12 @@ class Chip : public Method {
       const int64_t n = a.size(1);
       const int64_t n_sel = std::max<int64_t>(1, static_cast<int64_t>(std::llround(k * static_cast<double>(n))));
       auto sel = std::get<0>(std::get<1>(score.topk(n_sel)).sort());  // ascending neuron ids
+      const bool vision_only = modules[mi].rfind("visual.", 0) == 0;
       std::vector<torch::Tensor> dirs;
-      for (const auto& [node, sibs] : pairs) {
-        auto d = sibling_direction(a, plan, node, sibs, sel, p.at("siblings").get<bool>());
+      for (size_t pi = 0; pi < pairs.size(); ++pi) {
+        const auto& [node, sibs] = pairs[pi];
+        if (vision_only && use_siblings && !sibs.empty() && one_image[pi]) continue;
+        auto d = sibling_direction(a, plan, node, sibs, sel, use_siblings);
         if (d.defined()) dirs.push_back(d);
       }
       torch::Tensor& W = params[modules[mi] + ".weight"];

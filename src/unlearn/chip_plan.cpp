@@ -69,6 +69,19 @@ std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(con
   return out;
 }
 
+bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vector<std::string>& siblings) {
+  const std::string& image = p.items.at(static_cast<size_t>(p.rows_of_node.at(node).front()))->image;
+  auto same = [&](const std::string& n) {
+    for (int64_t row : p.rows_of_node.at(n))
+      if (p.items.at(static_cast<size_t>(row))->image != image) return false;
+    return true;
+  };
+  if (!same(node)) return false;
+  for (const auto& s : siblings)
+    if (!same(s)) return false;
+  return true;
+}
+
 torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, const std::string& node,
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,
                                 bool use_siblings) {

@@ -30,14 +30,21 @@ ChipPlan plan_items(const ForgetRequest& req, int cap, uint64_t seed);
 std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(const ForgetRequest& req,
                                                                                const ChipPlan& p);
 
+// Whether every item of `node` and of `siblings` shows one and the same image
+// (a section and the other sections of its study). A vision-only Linear (the
+// merger) then computes the same activations for all of them: their means are
+// equal, and any difference between them is rounding, on any kernels and at any
+// precision, so CHIP takes no direction there.
+bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vector<std::string>& siblings);
+
 // normalise(μ_node − mean_s μ_s) on the selected neurons (μ_node alone without
-// siblings); an undefined tensor when the difference vanishes, that is when it
-// is below kDirectionRelTol of the larger mean. A vanished difference is
-// rounding noise, not a direction: the sections of one study share the study's
-// images, so a vision-only layer (the merger) sees the same input for a section
-// and its siblings, and normalising their difference would make a random unit
-// vector out of float error (measured at `paper` scale: merger differences are
-// below 4e-8 of the mean, every real one above 0.02).
+// siblings, where this check cannot drop it); an undefined tensor when the
+// difference vanishes: below kDirectionRelTol of the larger mean's norm. A
+// vanished difference is rounding noise, and normalising it would make a random
+// unit vector (measured at `paper` scale in float32 on the CPU: the merger's
+// section-level differences are below 4e-8 of the mean, every real difference
+// above 0.02). The tolerance is a guard for float32; shows_one_image is the rule
+// that holds at any precision.
 inline constexpr double kDirectionRelTol = 1e-4;
 torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, const std::string& node,
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,

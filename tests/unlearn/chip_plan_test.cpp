@@ -39,11 +39,16 @@ TEST(ChipPlan, ContrastsFollowTheHierarchyAtEveryLevel) {
   // Section target (a leaf): the other sections of its study.
   const std::string study = h0.get(p).children[0], sec = h0.get(study).children[0];
   ForgetRequest rs = resolve_request(b, Level::Section, {sec});
-  auto cs = chip_contrasts(rs, plan_items(rs, 0, 1));
+  ChipPlan ps = plan_items(rs, 0, 1);
+  auto cs = chip_contrasts(rs, ps);
   ASSERT_EQ(cs.size(), 1u);
   EXPECT_EQ(cs[0].first, sec);
   std::vector<std::string> others(h0.get(study).children.begin() + 1, h0.get(study).children.end());
   EXPECT_EQ(as_set(cs[0].second), as_set(others));
+  // A section and its siblings show the merger one image (their study's); a
+  // patient's studies and the sibling patient's studies each show their own.
+  EXPECT_TRUE(shows_one_image(ps, sec, others));
+  EXPECT_FALSE(shows_one_image(plan, c[0].first, c[0].second));
   // Institution target: per patient, the patients of the other institution.
   ForgetRequest ri = resolve_request(b, Level::Institution, {inst});
   auto ci = chip_contrasts(ri, plan_items(ri, 0, 1));
