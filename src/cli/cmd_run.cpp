@@ -134,7 +134,8 @@ void execute(const RunArgs& a, bool grid) {
   const size_t planned = stages.size();
   if (!a.only.empty()) stages = select_stages(stages, a.only);
   const std::vector<bool> redo =
-      a.redo.empty() ? std::vector<bool>(stages.size(), false) : match_stages(stages, a.redo, "--redo", a.only.empty() ? "of this plan" : "that --only selected");
+      a.redo.empty() ? std::vector<bool>(stages.size(), false)
+                     : match_stages(stages, a.redo, "--redo", a.only.empty() ? "of this plan" : "that --only selected");
   if (a.dry_run) {
     for (size_t i = 0; i < stages.size(); ++i) {
       const Stage& s = stages[i];

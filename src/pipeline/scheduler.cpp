@@ -248,10 +248,7 @@ class Scheduler {
     const fs::path dir = out_ / s.dir, ledger = ledger_path(out_, s);
     const std::string recorded = read_ledger(ledger).value("key", "");
     // Changed inputs or options: the old output and any partial state of another key go.
-    if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) {
-      fs::remove_all(dir);
-      fs::remove_all(dir.string() + ".partial");
-    }
+    if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) remove_output(dir);
     const double now = unix_now();
     write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "running"}, {"started", now}});
     std::vector<std::string> args;

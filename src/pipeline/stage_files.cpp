@@ -34,9 +34,13 @@ fs::path ledger_path(const fs::path& out, const Stage& s) { return out / ".stage
 
 fs::path log_path(const fs::path& out, const Stage& s) { return out / "logs" / (flat_name(s.name) + ".log"); }
 
+void remove_output(const fs::path& dir) {
+  fs::remove_all(dir);
+  fs::remove_all(dir.string() + ".partial");
+}
+
 void clear_stage(const fs::path& out, const Stage& s) {
-  fs::remove_all(out / s.dir);
-  fs::remove_all((out / s.dir).string() + ".partial");
+  remove_output(out / s.dir);
   fs::remove(ledger_path(out, s));
   fs::remove(log_path(out, s));  // appended to by each run: the old build's output would stay in it
 }

@@ -15,6 +15,9 @@ std::string flat_name(const std::string& stage_name);                           
 // Content digest of a finished stage directory (its manifest), "" if unfinished.
 std::string finished_digest(const std::filesystem::path& dir);
 std::filesystem::path ledger_path(const std::filesystem::path& out, const Stage& s);
+// Removes a stage's output directory and the DIR.partial state that a
+// resumable command (finetune, unlearn) keeps beside it.
+void remove_output(const std::filesystem::path& dir);
 std::filesystem::path log_path(const std::filesystem::path& out, const Stage& s);
 Json read_ledger(const std::filesystem::path& ledger);  // {} when absent or torn
 // The cache key: the arguments and the content digests of the stages it reads;
