@@ -153,7 +153,7 @@ class Chip : public Method {
       std::vector<torch::Tensor> dirs;
       for (size_t pi = 0; pi < pairs.size(); ++pi) {
         const auto& [node, sibs] = pairs[pi];
-        if (vision_only && use_siblings && !sibs.empty() && one_image[pi]) continue;
+        if (vision_only && use_siblings && one_image[pi]) continue;
         auto d = sibling_direction(a, plan, node, sibs, sel, use_siblings);
         if (d.defined()) dirs.push_back(d);
       }

@@ -70,6 +70,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(con
 }
 
 bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vector<std::string>& siblings) {
+  if (siblings.empty()) return false;  // no difference is taken, so none vanishes
   const std::string& image = p.items.at(static_cast<size_t>(p.rows_of_node.at(node).front()))->image;
   auto same = [&](const std::string& n) {
     for (int64_t row : p.rows_of_node.at(n))

@@ -30,8 +30,8 @@ ChipPlan plan_items(const ForgetRequest& req, int cap, uint64_t seed);
 std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(const ForgetRequest& req,
                                                                                const ChipPlan& p);
 
-// Whether every item of `node` and of `siblings` shows one and the same image
-// (a section and the other sections of its study). A vision-only Linear (the
+// Whether every item of `node` and of `siblings` (at least one) shows one and
+// the same image (a section and the other sections of its study). A vision-only Linear (the
 // merger) then computes the same activations for all of them: their means are
 // equal, and any difference between them is rounding, on any kernels and at any
 // precision, so CHIP takes no direction there.

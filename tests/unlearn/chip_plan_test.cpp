@@ -48,6 +48,7 @@ TEST(ChipPlan, ContrastsFollowTheHierarchyAtEveryLevel) {
   // A section and its siblings show the merger one image (their study's); a
   // patient's studies and the sibling patient's studies each show their own.
   EXPECT_TRUE(shows_one_image(ps, sec, others));
+  EXPECT_FALSE(shows_one_image(ps, sec, {}));  // μ_c alone: not a difference
   EXPECT_FALSE(shows_one_image(plan, c[0].first, c[0].second));
   // Institution target: per patient, the patients of the other institution.
   ForgetRequest ri = resolve_request(b, Level::Institution, {inst});
