@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 
+#include "core/fs.hpp"
 #include "core/json.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/run_config.hpp"
@@ -252,11 +253,7 @@ TEST(RunCli, OnlyRunsTheSelectedStagesALaterRunCachesThemAndRedoMakesOneAgain) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::expect_contains(r.output, "unlearn/chip-patient                 (redo) medforget unlearn");
   EXPECT_TRUE(fs::exists(out / "models/chip-patient/manifest.json"));  // a dry run removes nothing
-  auto bytes = [](const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const std::string weights = bytes(out / "models/chip-patient/model.safetensors");
+  const std::string weights = read_text(out / "models/chip-patient/model.safetensors");
   fs::create_directories(out / "models/chip-patient.partial");  // an old build's unfinished attempt
   std::ofstream(out / "logs/unlearn_chip-patient.log") << "OLD BUILD\n";
   r = test::run_cli(run + " --redo 'unlearn/chip*'");
@@ -267,9 +264,9 @@ TEST(RunCli, OnlyRunsTheSelectedStagesALaterRunCachesThemAndRedoMakesOneAgain) {
   test::expect_contains(r.output, "report                           done in");
   EXPECT_EQ(count(r.output, " done in "), 3u) << r.output;
   EXPECT_EQ(count(r.output, " cached\n"), 3u) << r.output;  // data, finetune, eval/vanilla
-  EXPECT_EQ(bytes(out / "models/chip-patient/model.safetensors"), weights);
+  EXPECT_EQ(read_text(out / "models/chip-patient/model.safetensors"), weights);
   EXPECT_FALSE(fs::exists(out / "models/chip-patient.partial"));
-  EXPECT_EQ(bytes(out / "logs/unlearn_chip-patient.log").find("OLD BUILD"), std::string::npos);
+  EXPECT_EQ(read_text(out / "logs/unlearn_chip-patient.log").find("OLD BUILD"), std::string::npos);
 }
 
 TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResumes) {
