@@ -1,7 +1,8 @@
 #pragma once
 // The interface every unlearning method implements, and the registry that
 // names them. A new method is one .cpp file here that defines a Method and one
-// line in registry.cpp (docs/METHODS.md walks through it).
+// line in registry.cpp (docs/UNLEARNING.md, "Adding a method", and
+// docs/EXTENDING.md walk through it).
 #include <filesystem>
 #include <functional>
 #include <memory>
