@@ -4,9 +4,12 @@
 # times and peak RSS, run_config.json) into DEST, leaving models and per-item
 # JSONL behind. `medforget report --out R DEST/eval DEST/attack DEST/mia` rebuilds
 # every table and figure from DEST alone: the results outlive the grid's machine.
-# MODEL names (e.g. vanilla) are models to keep too (whole checkpoint directories,
-# about 20 MB for `base`): with the fine-tuned one kept, scripts/grid_restore.sh
-# lets the grid go on from DEST on another machine.
+# MODEL names (e.g. vanilla, retrain-patient) are models to describe, not to copy:
+# DEST/models/MODEL gets the checkpoint's manifest.json, provenance.json and
+# config.json and SHA256SUMS, the sha256 of every file of the checkpoint (its
+# weights included). Model weights do not belong in git; keep the checkpoint
+# directory elsewhere if the grid is to go on from it, and scripts/grid_restore.sh
+# RECORDS RUN_DIR WEIGHTS_DIR puts it back once it matches SHA256SUMS.
 # Usage: scripts/grid_records.sh RUN_DIR DEST [MODEL...]
 set -euo pipefail
 if [ $# -lt 2 ] || [ ! -f "$1/run_config.json" ]; then
@@ -38,11 +41,16 @@ for kind in eval attack mia; do
     n=$((n + 1))
   done
 done
-for m in "$@"; do  # the copy replaces the kept model only once it is whole
+for m in "$@"; do  # the description replaces the kept one only once it is whole
   mkdir -p "$dest/models"
   rm -rf "$dest/models/.$m.new"
-  cp -r "$src/models/$m" "$dest/models/.$m.new"
+  mkdir "$dest/models/.$m.new"
+  for f in manifest.json provenance.json config.json; do
+    [ -f "$src/models/$m/$f" ] && cp "$src/models/$m/$f" "$dest/models/.$m.new/"
+  done
+  (cd "$src/models/$m" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum) \
+    > "$dest/models/.$m.new/SHA256SUMS"
   rm -rf "$dest/models/$m"
   mv "$dest/models/.$m.new" "$dest/models/$m"
 done
-echo "[grid_records] $n finished measurement directories${1:+ and models: $*} from $src into $dest"
+echo "[grid_records] $n finished measurement directories${1:+ and the manifests and sha256 of models: $*} from $src into $dest"
