@@ -10,6 +10,8 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
+#include "core/ranges.hpp"
 #include "data/hierarchy.hpp"
 #include "eval/evaluator.hpp"
 #include "eval/result_header.hpp"
@@ -19,6 +21,7 @@ namespace medforget::cli {
 void register_attack(CLI::App& app) {
   static std::string model, bench, level, out, device = "cpu", label;
   static size_t limit = 0;
+  static bool force = false;
   static int batch = 16, max_new = 160;
   auto* cmd = app.add_subcommand("attack", "Hierarchical reconstruction attack on a level's forgotten sections");
   cmd->add_option("--model", model, "Checkpoint directory (usually an unlearned one)")->required();
@@ -30,7 +33,11 @@ void register_attack(CLI::App& app) {
   cmd->add_option("--max-new-tokens", max_new, "Generation budget");
   cmd->add_option("--device", device, "cpu | cuda");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
+  cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
+    check_option("attack", "max_new_tokens", max_new);
+    check_option("attack", "batch_size", batch);
+    OutputLock lock = claim_output(out, {"attack", "attack", {model, bench}, force});
     std::filesystem::path bdir = bench;
     level_from_name(level);
     Json header = result_header("medforget-attack", model, bdir, level, label);

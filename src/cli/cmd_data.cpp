@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
 #include "core/progress.hpp"
 #include "core/runtime.hpp"
 #include "data/benchmark.hpp"
@@ -27,6 +28,7 @@ struct DataArgs {
   // importers
   std::string root, reports_csv, projections_csv, images_dir;
   int patients_per_institution = 8, studies_per_patient = 4;
+  bool force = false;
 };
 
 DataArgs& args() {
@@ -82,7 +84,9 @@ void register_data(CLI::App& app) {
   synth->add_option("--seed", a.seed, "Random seed");
   synth->add_option("--out", a.out, "Output corpus directory")->required();
   synth->add_option("--image-size", a.image_size, "Radiograph size in pixels (default: the preset's, 64)");
+  synth->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   synth->callback([&a] {
+    OutputLock lock = claim_output(a.out, {"data synth", "corpus", {}, a.force});
     write_synthetic_corpus(data_preset(a.preset), a.seed, a.out, a.image_size);
     std::printf("corpus written to %s\n", a.out.c_str());
   });
@@ -93,8 +97,10 @@ void register_data(CLI::App& app) {
   build->add_option("--out", a.out, "Output benchmark directory")->required();
   build->add_option("--corpus", a.corpus, "Build from this corpus directory instead of synthesising one");
   build->add_option("--image-size", a.image_size, "Radiograph size when synthesising (default 64)");
+  build->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   build->callback([&a] {
     if (a.preset.empty() && a.corpus.empty()) fail("data build: give --preset, --corpus, or both");
+    OutputLock lock = claim_output(a.out, {"data build", "benchmark", {a.corpus}, a.force});
     const DataPreset& preset = data_preset(a.preset.empty() ? "paper" : a.preset);
     Json m;
     if (!a.corpus.empty()) {
@@ -127,7 +133,9 @@ void register_data(CLI::App& app) {
   mimic->add_option("--image-size", a.image_size, "Output image size (default 64)");
   mimic->add_option("--patients-per-institution", a.patients_per_institution, "Eligible patients per synthetic institution");
   mimic->add_option("--min-studies", a.studies_per_patient, "Complete studies an eligible patient needs");
+  mimic->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   mimic->callback([&a] {
+    OutputLock lock = claim_output(a.out, {"data import-mimic", "corpus", {a.root}, a.force});
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_mimic(a.root, stage.path(), import_options(), &s);
@@ -142,7 +150,10 @@ void register_data(CLI::App& app) {
   iu->add_option("--image-size", a.image_size, "Output image size (default 64)");
   iu->add_option("--patients-per-institution", a.patients_per_institution, "Synthetic patients per synthetic institution");
   iu->add_option("--studies-per-patient", a.studies_per_patient, "Consecutive studies grouped into one synthetic patient");
+  iu->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   iu->callback([&a] {
+    OutputLock lock =
+        claim_output(a.out, {"data import-iu", "corpus", {a.reports_csv, a.projections_csv, a.images_dir}, a.force});
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_iu(a.reports_csv, a.projections_csv, a.images_dir, stage.path(), import_options(), &s);

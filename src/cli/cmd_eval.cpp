@@ -8,6 +8,8 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
+#include "core/ranges.hpp"
 #include "data/hierarchy.hpp"
 #include "core/progress.hpp"
 #include "eval/evaluator.hpp"
@@ -50,6 +52,7 @@ void register_eval(CLI::App& app) {
   static std::string model, bench, level, sets = "forget,retain,forget_rephrase,general", file, out, device = "cpu",
                      label;
   static size_t limit = 0;
+  static bool force = false;
   static int batch = 16, max_new = 160;
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on benchmark sets (ROUGE-L, Cloze Acc, Class Acc, identity)");
   cmd->add_option("--model", model, "Checkpoint directory")->required();
@@ -63,10 +66,14 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--max-new-tokens", max_new, "Generation budget");
   cmd->add_option("--device", device, "cpu | cuda");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
+  cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
     if (level.empty() && file.empty()) fail("eval: give --level or --file");
+    check_option("eval", "max_new_tokens", max_new);
+    check_option("eval", "batch_size", batch);
+    OutputLock lock = claim_output(out, {"eval", "eval", {model, bench}, force});
     std::filesystem::path bdir = bench;
-    Json bm = read_manifest(bdir, "benchmark");
+    Json bm = read_verified_manifest(bdir, "benchmark");
     EvalOptions opt;
     opt.batch_size = batch;
     opt.max_new_tokens = max_new;

@@ -8,7 +8,9 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
 #include "core/progress.hpp"
+#include "core/ranges.hpp"
 #include "data/item.hpp"
 #include "model/model_io.hpp"
 #include "text/tokenizer.hpp"
@@ -22,19 +24,20 @@ struct FinetuneArgs {
   std::string bench, out, preset = "tiny", tokenizer, device = "cpu", set = "finetune.jsonl";
   int vocab_size = 0;
   TrainOptions train;
-  bool epochs_set = false, lr_set = false;
+  bool force = false;
 };
 
-// Epochs and learning rate that memorise the fine-tuning set at each preset.
-void preset_defaults(FinetuneArgs& a) {
+// Epochs and learning rate that memorise the fine-tuning set at each preset;
+// they fill in only the options the command line did not give.
+void preset_defaults(FinetuneArgs& a, const CLI::App& cmd) {
   struct D { const char* name; int epochs; double lr; int batch; int vocab; };
   static const D d[] = {{"tiny", 40, 3e-3, 8, 600}, {"small", 24, 3e-3, 16, 1500}, {"base", 30, 2e-3, 16, 2500}, {"large", 20, 3e-4, 32, 8000}};
   for (const auto& x : d)
     if (a.preset == x.name) {
-      if (a.train.epochs <= 0) a.train.epochs = x.epochs;
-      if (a.train.lr <= 0) a.train.lr = x.lr;
-      if (a.train.batch_size <= 0) a.train.batch_size = x.batch;
-      if (a.vocab_size <= 0) a.vocab_size = x.vocab;
+      if (!cmd.count("--epochs")) a.train.epochs = x.epochs;
+      if (!cmd.count("--lr")) a.train.lr = x.lr;
+      if (!cmd.count("--batch-size")) a.train.batch_size = x.batch;
+      if (!cmd.count("--vocab-size")) a.vocab_size = x.vocab;
     }
 }
 
@@ -71,12 +74,23 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--seed", a.train.seed, "Seed for initialisation and data order");
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
   cmd->add_option("--stop-after", a.train.stop_after, "Stop after this many steps, as if killed (for tests)");
-  cmd->callback([] {
-    preset_defaults(a);
+  cmd->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
+  cmd->callback([cmd] {
+    for (const char* o : {"--epochs", "--lr", "--batch-size", "--vocab-size"})  // 0 is no longer "the default"
+      if (cmd->count(o)) {
+        std::string name = std::string(o + 2);
+        for (auto& ch : name) ch = ch == '-' ? '_' : ch;
+        const double v = name == "epochs" ? a.train.epochs : name == "lr" ? a.train.lr
+                         : name == "batch_size" ? a.train.batch_size : a.vocab_size;
+        check_option("finetune", name, v);
+      }
+    preset_defaults(a, *cmd);
+    validate_train_options("finetune", a.train);
+    OutputLock lock = claim_output(a.out, {"finetune", "checkpoint", {a.bench, a.tokenizer}, a.force});
     model_preset(a.preset);  // fails early on an unknown preset
     torch::Device device = parse_device(a.device);
     std::filesystem::path bench = a.bench, out = a.out;
-    Json bm = read_manifest(bench, "benchmark");
+    Json bm = read_verified_manifest(bench, "benchmark");
     auto items = read_items(bench / a.set);
     if (items.empty()) fail((bench / a.set).string() + ": no items to train on");
     std::filesystem::path partial = out.string() + ".partial";

@@ -8,6 +8,8 @@
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
+#include "core/ranges.hpp"
 #include "data/hierarchy.hpp"
 #include "eval/mia_report.hpp"
 #include "eval/result_header.hpp"
@@ -61,6 +63,7 @@ std::vector<MiaSample> retrained_samples(const std::filesystem::path& dir, const
 void register_mia(CLI::App& app) {
   static std::string model, bench, level, out, device = "cpu", label, retrained, retrained_mia;
   static size_t limit = 0;
+  static bool force = false;
   static int batch = 16;
   static double k = kDefaultMinK;
   auto* cmd = app.add_subcommand("mia", "Membership inference: forget set vs held-out general set");
@@ -79,7 +82,11 @@ void register_mia(CLI::App& app) {
   cmd->add_option("--batch-size", batch, "Batch size");
   cmd->add_option("--device", device, "cpu | cuda");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
+  cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
+    check_option("mia", "k", k);
+    check_option("mia", "batch_size", batch);
+    OutputLock lock = claim_output(out, {"mia", "mia", {model, bench, retrained, retrained_mia}, force});
     std::filesystem::path bdir = bench;
     level_from_name(level);
     Json header = result_header("medforget-mia", model, bdir, level, label);

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "core/manifest.hpp"
+#include "core/output.hpp"
 #include "report/report.hpp"
 
 namespace medforget::cli {
@@ -11,11 +12,14 @@ namespace medforget::cli {
 void register_report(CLI::App& app) {
   static std::vector<std::string> inputs;
   static std::string out;
+  static bool force = false;
   auto* cmd = app.add_subcommand("report", "Paper-style tables, figures and HTML from eval/attack/mia outputs");
   cmd->add_option("--out", out, "Report directory")->required();
   cmd->add_option("inputs", inputs, "Result files or directories (searched one level deep)")->required();
+  cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
     std::vector<std::filesystem::path> in(inputs.begin(), inputs.end());
+    OutputLock lock = claim_output(out, {"report", "report", in, force});
     auto r = report::write_report(in, out);
     write_manifest(out, "report", {{"inputs", inputs}}, r.inputs);
     std::printf("%s\n", r.summary_markdown.c_str());

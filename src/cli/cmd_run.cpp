@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "core/output.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
@@ -145,6 +146,8 @@ void execute(const RunArgs& a, bool grid) {
     }
     return;
   }
+  // One process per run directory: a second `run`/`grid` on it (or --redo while it runs) fails here.
+  OutputLock lock = claim_output(out, {grid ? "grid" : "run", "run", {a.config}});
   std::filesystem::create_directories(out);
   for (size_t i = 0; i < stages.size(); ++i)
     if (redo[i]) {

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
+#include "core/output.hpp"
 #include "core/error.hpp"
 #include "data/item.hpp"
 #include "text/tokenizer.hpp"
@@ -13,6 +14,7 @@ namespace {
 struct TokenizerArgs {
   std::string bench, out, model, text;
   TokenizerTrainOptions opt;
+  bool force = false;
 };
 
 TokenizerArgs& args() {
@@ -39,7 +41,9 @@ void register_tokenizer(CLI::App& app) {
   train->add_option("--seed", a.opt.seed, "Random seed");
   train->add_option("--threads", a.opt.num_threads,
                     "Training threads (part of the model file: keep fixed for identical bytes)");
+  train->add_flag("--force", a.force, "Replace the file at --out");
   train->callback([&a] {
+    OutputLock lock = claim_output(a.out, {"tokenizer train", "tokenizer", {a.bench}, a.force, true});
     const std::filesystem::path items_file = std::filesystem::path(a.bench) / "finetune.jsonl";
     if (!std::filesystem::exists(items_file))
       fail(items_file.string() + ": not found (is --bench a benchmark directory?)");

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "core/ids.hpp"
+#include "core/output.hpp"
 #include "cli/common.hpp"
 #include "core/error.hpp"
 #include "unlearn/method.hpp"
@@ -29,12 +31,12 @@ void register_unlearn(CLI::App& app) {
   static UnlearnJob job;
   static std::string model, bench, out, dump, targets;
   static std::vector<std::string> opts;
-  static bool list = false;
+  static bool list = false, force = false;
   auto* cmd = app.add_subcommand("unlearn", "Execute a deletion request on a checkpoint with an unlearning method");
   cmd->add_option("--model", model, "Checkpoint to unlearn from");
   cmd->add_option("--bench", bench, "Benchmark directory the request refers to");
   cmd->add_option("--level", job.level, "section | study | patient | institution");
-  cmd->add_option("--targets", targets, "Comma-separated node ids of that level (default: the level's forget split)");
+  auto* targets_opt = cmd->add_option("--targets", targets, "Comma-separated node ids of that level (default: the level's forget split)");
   cmd->add_option("--method", job.method, "chip | graddiff | kl_min | manu | mip_editor | npo | retrain (see --list)");
   cmd->add_option("--name", job.name, "Variant name results are keyed by (default: the method; e.g. chip_no_siblings)");
   cmd->add_option("--opt", opts, "Method option key=value (repeatable; see --list)");
@@ -43,16 +45,23 @@ void register_unlearn(CLI::App& app) {
   cmd->add_option("--dump", dump, "Write the method's audit dump here (CHIP: neurons, directions, ranks, norms)");
   cmd->add_option("--out", out, "Output checkpoint directory (with provenance.json)");
   cmd->add_flag("--list", list, "List the methods and their options");
-  cmd->callback([] {
+  cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
+  cmd->callback([targets_opt] {
     if (list) return print_methods();
     for (auto [flag, v] : {std::pair<const char*, const std::string*>{"--model", &model}, {"--bench", &bench},
                            {"--level", &job.level}, {"--method", &job.method}, {"--out", &out}})
       if (v->empty()) fail(std::string("unlearn: ") + flag + " is required");
+    OutputLock lock = claim_output(out, {"unlearn", "checkpoint", {model, bench, dump}, force});
     job.model = model;
     job.bench = bench;
     job.out = out;
     job.dump = dump;
     job.targets = split_list(targets);
+    // An empty list must not fall back to the level's default split: that would forget other people.
+    if (targets_opt->count() && job.targets.empty())
+      fail("unlearn: --targets '" + targets + "' names no node; give node ids, or leave --targets out for the "
+           "level's forget split");
+    for (const auto& t : job.targets) check_relative_path(t, "unlearn: --targets");
     job.params = resolve_method_params(*make_method(job.method), opts);
     Json prov = run_unlearn(job);
     std::printf("%s unlearned at the %s level in %.1f s: %zu target(s), %lld forget / %lld retain items -> %s\n",

@@ -1,7 +1,14 @@
 #include "core/manifest.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 namespace medforget {
 
@@ -59,6 +66,60 @@ void verify_manifest_digest(const std::filesystem::path& dir, const Json& manife
   if (want != got)
     fail(dir.string() + ": content digest mismatch (manifest " + want.substr(0, 12) + "…, files " +
          got.substr(0, 12) + "…): files were changed or are incomplete");
+}
+
+namespace {
+
+// Every file's path, size and mtime (ns), manifest.json included: what the
+// cache trusts instead of the files' bytes.
+std::string stat_signature(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> rows;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) != 0) continue;
+    rows.push_back(fs::relative(e.path(), dir).generic_string() + '\0' + std::to_string(st.st_size) + '\0' +
+                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+  }
+  std::sort(rows.begin(), rows.end());
+  Sha256 h;
+  for (const auto& r : rows) h.update(r + '\n');
+  return h.hex();
+}
+
+std::filesystem::path digest_cache_dir() {
+  if (const char* m = std::getenv("MEDFORGET_CACHE"); m && *m) return std::filesystem::path(m) / "digests";
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "medforget/digests";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache/medforget/digests";
+  return {};
+}
+
+}  // namespace
+
+Json read_verified_manifest(const std::filesystem::path& dir, const std::string& expected_stage) {
+  Json m = read_manifest(dir, expected_stage);
+  const std::string want = m.at("content_digest").get<std::string>();
+  const std::string sig = stat_signature(dir);
+  const auto cache = digest_cache_dir();
+  std::error_code ec;
+  const auto entry =
+      cache.empty() ? cache : cache / (sha256_hex(std::filesystem::absolute(dir).lexically_normal().string()) + ".json");
+  if (!entry.empty() && std::filesystem::exists(entry, ec)) {
+    try {
+      Json c = read_json(entry);
+      if (c.value("signature", "") == sig && c.value("content_digest", "") == want) return m;
+    } catch (const std::exception&) {  // an unreadable cache entry only costs a full hash
+    }
+  }
+  verify_manifest_digest(dir, m);
+  if (!entry.empty()) {
+    try {
+      write_json(entry, {{"dir", std::filesystem::absolute(dir).string()}, {"signature", sig}, {"content_digest", want}});
+    } catch (const std::exception&) {  // a read-only home: verify in full every time
+    }
+  }
+  return m;
 }
 
 }  // namespace medforget

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/ids.hpp"
 
 namespace medforget {
 
@@ -84,6 +85,7 @@ Corpus load_corpus(const std::filesystem::path& dir) {
   std::set<std::string> ids;
   auto unique = [&](const std::string& id, const std::string& rec) {
     if (id.empty()) fail(rec + ": empty id");
+    check_path_id(id, "node", rec);
     if (!ids.insert(id).second) fail(rec + ": duplicate id '" + id + "'");
   };
   for (const auto& ij : get_array(j, "institutions", ctx)) {
@@ -109,6 +111,7 @@ Corpus load_corpus(const std::filesystem::path& dir) {
         s.date = get_string(sj, "date", sctx);
         s.report_text = get_string(sj, "report_text", sctx);
         s.image = get_string(sj, "image", sctx);
+        check_relative_path(s.image, where(sctx.file, 0, "image"));
         s.source_ref = get_string(sj, "source_ref", sctx);
         for (const auto& fj : get_array(sj, "findings", sctx)) s.findings.push_back(finding_from_json(fj, sctx));
         if (!std::filesystem::exists(dir / s.image))

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/ids.hpp"
 #include "data/hierarchy.hpp"
 
 namespace medforget {
@@ -64,6 +65,7 @@ Item item_from_json(const Json& j, const JsonCtx& ctx) {
       fail(where(ctx.file, ctx.line, "answer") + ": does not equal options[answer_index]");
   }
   it.image = get_string(j, "image", ctx);
+  check_relative_path(it.image, where(ctx.file, ctx.line, "image"));
   it.context = get_string(j, "context", ctx);
   if (std::none_of(std::begin(kContexts), std::end(kContexts), [&](const char* c) { return it.context == c; }))
     fail(where(ctx.file, ctx.line, "context") + ": unknown context '" + it.context + "'");

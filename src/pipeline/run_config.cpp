@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/ranges.hpp"
 #include "data/hierarchy.hpp"
 #include "data/preset.hpp"
 #include "eval/result_header.hpp"
@@ -156,14 +158,15 @@ void validate_config(const RunConfig& c, const std::vector<std::string>& known) 
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       fail("run configuration: unknown method '" + v.method + "' (known: " + list + ")");
     }
-    if (v.name.empty() || v.name.find_first_of("/ ") != std::string::npos)
-      fail("run configuration: method name '" + v.name + "' must be non-empty without spaces or slashes");
+    check_path_id(v.name, "method variant", "run configuration");
     if (!names.insert(v.name).second) fail("run configuration: method name '" + v.name + "' is used twice");
   }
   static const std::set<std::string> ft_keys{"epochs", "lr", "batch_size", "weight_decay", "warmup", "grad_clip",
                                              "vocab_size", "checkpoint_every"};
-  for (const auto& [k, v] : c.finetune.items())
+  for (const auto& [k, v] : c.finetune.items()) {
     if (!ft_keys.count(k)) fail("run configuration: unknown finetune option '" + k + "'");
+    check_option("run configuration: finetune", k, v);
+  }
 }
 
 }  // namespace medforget

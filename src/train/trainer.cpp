@@ -4,14 +4,28 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/progress.hpp"
+#include "core/ranges.hpp"
 #include "core/rng.hpp"
 
 namespace medforget {
+
+void validate_train_options(const std::string& what, const TrainOptions& o) {
+  check_option(what, "epochs", o.epochs);
+  check_option(what, "batch_size", o.batch_size);
+  check_option(what, "lr", o.lr);
+  check_option(what, "weight_decay", o.weight_decay);
+  check_option(what, "warmup", o.warmup);
+  check_option(what, "grad_clip", o.grad_clip);
+  check_option(what, "checkpoint_every", o.checkpoint_every);
+  check_option(what, "stop_after", static_cast<double>(o.stop_after));
+  check_range(what, "min_lr_ratio", o.min_lr_ratio, between(0, 1));
+}
 
 double lr_at(int64_t step, int64_t total, const TrainOptions& o) {
   const int64_t warm = std::max<int64_t>(1, static_cast<int64_t>(std::llround(o.warmup * total)));
@@ -43,25 +57,71 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& data,
 
 namespace {
 
+// What a snapshot was trained with: a resumed run must use the same, or the
+// checkpoint's manifest would record options its weights were not trained with.
+Json snapshot_options(const TrainOptions& o, size_t n_examples) {
+  return {{"epochs", o.epochs},     {"batch_size", o.batch_size}, {"lr", o.lr},
+          {"min_lr_ratio", o.min_lr_ratio}, {"warmup", o.warmup},  {"weight_decay", o.weight_decay},
+          {"grad_clip", o.grad_clip}, {"seed", o.seed},           {"examples", n_examples}};
+}
+
+// torch::save writes its archive's end in a destructor, where a full disk would
+// terminate the process; serialising to memory first sends every write through
+// write_atomic's error path ("No space left on device") and leaves the previous
+// snapshot in place.
+template <class T>
+void save_torch(const T& value, const std::filesystem::path& p) {
+  std::ostringstream buf;
+  torch::save(value, buf);
+  write_atomic(p, buf.str());
+}
+
 void save_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim, int64_t step,
-                double loss) {
+                double loss, const Json& options) {
   StagingDir stage(dir);
-  torch::save(model, (stage.path() / "model.pt").string());
-  torch::save(optim, (stage.path() / "optimizer.pt").string());
-  write_json(stage.path() / "state.json", {{"step", step}, {"loss", loss}});
+  save_torch(model, stage.path() / "model.pt");
+  save_torch(optim, stage.path() / "optimizer.pt");
+  write_json(stage.path() / "state.json", {{"step", step}, {"loss", loss}, {"options", options}});
   stage.commit();
 }
 
-int64_t load_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim) {
+// The largest step count in the optimiser's per-parameter state (0 when empty).
+int64_t optimizer_step(torch::optim::AdamW& optim) {
+  int64_t most = 0;
+  for (auto& kv : optim.state())
+    most = std::max<int64_t>(most, static_cast<torch::optim::AdamWParamState&>(*kv.second).step());
+  return most;
+}
+
+std::string differences(const Json& was, const Json& now) {
+  std::string d;
+  for (const auto& [k, v] : now.items())
+    if (!was.contains(k) || was.at(k) != v)
+      d += (d.empty() ? "" : ", ") + k + " " + (was.contains(k) ? was.at(k).dump() : "(none)") + " -> " + v.dump();
+  return d;
+}
+
+int64_t load_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim,
+                   const Json& options) {
+  const std::string redo = "; delete " + dir.string() + " to start over";
   auto state = read_json(dir / "state.json");
+  if (!state.contains("options"))
+    fail(dir.string() + ": this training state does not record its options, so it cannot be checked" + redo);
+  if (state.at("options") != options)
+    fail(dir.string() + ": this training state was made with other options (" +
+         differences(state.at("options"), options) + ")" + redo);
+  const int64_t step = state.at("step").get<int64_t>();
   try {
     torch::load(model, (dir / "model.pt").string());
     torch::load(optim, (dir / "optimizer.pt").string());
   } catch (const c10::Error& e) {
-    fail(dir.string() + ": cannot resume from this training state (" + e.what_without_backtrace() +
-         "); delete the directory to start over");
+    fail(dir.string() + ": cannot resume from this training state (" + e.what_without_backtrace() + ")" + redo);
   }
-  return state.at("step").get<int64_t>();
+  const int64_t opt_step = optimizer_step(optim);
+  if (opt_step != step)
+    fail(dir.string() + ": state.json says step " + std::to_string(step) + " but the optimiser's state has taken " +
+         std::to_string(opt_step) + " steps; the snapshot is inconsistent" + redo);
+  return step;
 }
 
 }  // namespace
@@ -69,7 +129,7 @@ int64_t load_state(const std::filesystem::path& dir, MultimodalModel& model, tor
 TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, int pad_id, const TrainOptions& opt,
                       const std::filesystem::path& state_dir, const torch::Device& device) {
   if (data.empty()) fail("finetune: no training examples");
-  if (opt.batch_size < 1 || opt.epochs < 1) fail("finetune: batch size and epochs must be positive");
+  validate_train_options(opt.label, opt);
   torch::manual_seed(opt.seed);
   model->to(device);
   model->train();
@@ -79,8 +139,9 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
   const int64_t per_epoch = static_cast<int64_t>((data.size() + opt.batch_size - 1) / opt.batch_size);
   res.total_steps = per_epoch * opt.epochs;
   int64_t step = 0;
+  const Json options = snapshot_options(opt, data.size());
   if (std::filesystem::exists(state_dir / "state.json")) {
-    step = load_state(state_dir, model, optim);
+    step = load_state(state_dir, model, optim, options);
     model->to(device);
     res.resumed_from = step;
     log_info(opt.label + ": resuming at step " + std::to_string(step) + " of " + std::to_string(res.total_steps));
@@ -126,7 +187,7 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
       prog.tick(1, extra);
       bool epoch_end = bi + 1 == per_epoch;
       if ((opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) || (epoch_end && step < res.total_steps))
-        save_state(state_dir, model, optim, step, ema);
+        save_state(state_dir, model, optim, step, ema, options);
     }
   }
   prog.done();

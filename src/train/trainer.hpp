@@ -34,6 +34,9 @@ struct TrainResult {
   bool finished = false;
 };
 
+// Range-checks every numeric field (core/ranges.hpp); Error naming `what` and the field.
+void validate_train_options(const std::string& what, const TrainOptions& o);
+
 double lr_at(int64_t step, int64_t total, const TrainOptions& o);  // the schedule, for tests and logs
 
 // Batches of similar length: shuffle by (seed, epoch), sort within windows of

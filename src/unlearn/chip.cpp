@@ -73,32 +73,21 @@ class Chip : public Method {
   std::string name() const override { return "chip"; }
   std::string summary() const override { return "training-free sibling-differential orthogonal projection"; }
   std::vector<MethodOption> options() const override {
-    return {{"k", 0.10, "fraction of each tapped Linear's neurons to edit"},
-            {"tau", 0.95, "share of squared singular values the projection basis keeps"},
-            {"alpha", 0.3, "weight of vision-token activations in LM layers"},
-            {"layer_fraction", 0.2, "top fraction of decoder layers edited (paper: 22-27 of 28)"},
+    return {{"k", 0.10, "fraction of each tapped Linear's neurons to edit", above_up_to(0, 1)},
+            {"tau", 0.95, "share of squared singular values the projection basis keeps", above_up_to(0, 1)},
+            {"alpha", 0.3, "weight of vision-token activations in LM layers", between(0, 1)},
+            {"layer_fraction", 0.2, "top fraction of decoder layers edited (paper: 22-27 of 28)", above_up_to(0, 1)},
             {"merger", true, "also edit the merger's fc1/fc2 (false: language layers only, an ablation)"},
             {"siblings", true, "subtract the sibling mean (false: the node mean alone, an ablation)"},
             {"zero_out", false, "zero the selected rows instead of projecting (an ablation)"},
             {"separate_modalities", true, "α-weighted vision/text means (false: one mean, an ablation)"},
-            {"cap", 500, "items per node of the request level used for activations (0: all)"},
-            {"batch_size", 16, "items per forward pass"},
+            {"cap", 500, "items per node of the request level used for activations (0: all)", at_least(0)},
+            {"batch_size", 16, "items per forward pass", at_least(1)},
             {"measure_forward", false, "also time one plain no-grad forward pass over the items read (speed audits)"}};
   }
 
-  void check(const Json& p) const override {
-    const double k = p.at("k").get<double>(), tau = p.at("tau").get<double>(), alpha = p.at("alpha").get<double>();
-    const double lf = p.at("layer_fraction").get<double>();
-    if (!(k > 0 && k <= 1)) fail("chip: k must be in (0, 1], got " + std::to_string(k));
-    if (!(tau > 0 && tau <= 1)) fail("chip: tau must be in (0, 1], got " + std::to_string(tau));
-    if (!(alpha >= 0 && alpha <= 1)) fail("chip: alpha must be in [0, 1], got " + std::to_string(alpha));
-    if (!(lf > 0 && lf <= 1)) fail("chip: layer_fraction must be in (0, 1], got " + std::to_string(lf));
-    if (p.at("cap").get<int>() < 0) fail("chip: cap must be >= 0");
-    if (p.at("batch_size").get<int>() <= 0) fail("chip: batch_size must be positive");
-  }
 
   Json run(UnlearnContext& ctx, const Json& p) override {
-    check(p);
     const double k = p.at("k").get<double>(), tau = p.at("tau").get<double>(), alpha = p.at("alpha").get<double>();
     LoadedModel& m = ctx.model;
     std::vector<std::string> modules;

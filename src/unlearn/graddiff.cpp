@@ -12,11 +12,10 @@ class GradDiff : public Method {
   std::string summary() const override { return "gradient ascent on forget + descent on retain"; }
   std::vector<MethodOption> options() const override {
     auto o = gradient_options();
-    o.push_back({"forget_weight", 1.0, "weight of the (negated) forget NLL"});
-    o.push_back({"retain_weight", 1.0, "weight of the retain NLL"});
+    o.push_back({"forget_weight", 1.0, "weight of the (negated) forget NLL", at_least(0)});
+    o.push_back({"retain_weight", 1.0, "weight of the retain NLL", at_least(0)});
     return o;
   }
-  void check(const Json& p) const override { check_gradient_options("graddiff", p); }
   Json run(UnlearnContext& ctx, const Json& p) override {
     const double wf = p.at("forget_weight").get<double>(), wr = p.at("retain_weight").get<double>();
     auto& model = ctx.model.model;

@@ -10,18 +10,11 @@
 namespace medforget {
 
 std::vector<MethodOption> gradient_options() {
-  return {{"epochs", 5, "passes over the forget set"},
-          {"lr", 3e-4, "AdamW learning rate (constant)"},
-          {"batch_size", 8, "forget and retain examples per step (each)"},
-          {"grad_clip", 1.0, "gradient norm clip"},
-          {"max_steps", 0, "stop after this many steps (0: epochs decide)"}};
-}
-
-void check_gradient_options(const std::string& label, const Json& params) {
-  if (params.at("batch_size").get<int>() <= 0) fail(label + ": batch_size must be positive");
-  if (params.at("epochs").get<int>() <= 0) fail(label + ": epochs must be positive");
-  if (!(params.at("lr").get<double>() > 0)) fail(label + ": lr must be positive");
-  if (params.at("max_steps").get<int64_t>() < 0) fail(label + ": max_steps must be >= 0");
+  return {{"epochs", 5, "passes over the forget set", option_range("epochs")},
+          {"lr", 3e-4, "AdamW learning rate (constant)", option_range("lr")},
+          {"batch_size", 8, "forget and retain examples per step (each)", option_range("batch_size")},
+          {"grad_clip", 1.0, "gradient norm clip", option_range("grad_clip")},
+          {"max_steps", 0, "stop after this many steps (0: epochs decide)", at_least(0)}};
 }
 
 LoadedModel load_frozen(const std::filesystem::path& dir, const UnlearnContext& ctx) {
@@ -104,7 +97,6 @@ Json gradient_unlearn(UnlearnContext& ctx, const Json& params, const std::string
   const int bs = params.at("batch_size").get<int>();
   const int epochs = params.at("epochs").get<int>();
   const double lr = params.at("lr").get<double>();
-  check_gradient_options(label, params);
   auto forget = make_examples(ctx.request.forget, m.tokenizer, m.config, ctx.images);
   auto retain = make_examples(ctx.request.retain, m.tokenizer, m.config, ctx.images);
   int64_t steps = static_cast<int64_t>(epochs) * static_cast<int64_t>((forget.size() + bs - 1) / bs);

@@ -12,7 +12,6 @@ namespace medforget {
 
 // Options every gradient method has, with defaults sized for the CPU presets.
 std::vector<MethodOption> gradient_options();
-void check_gradient_options(const std::string& label, const Json& params);
 
 // The objective for one step; `log` receives named scalars for the progress
 // line and provenance (e.g. {"forget_nll": 3.2}).

@@ -35,30 +35,17 @@ class Manu : public Method {
   std::string name() const override { return "manu"; }
   std::string summary() const override { return "modality-aware neuron pruning (zero the most forget-specific MLP neurons)"; }
   std::vector<MethodOption> options() const override {
-    return {{"alpha", 0.02, "fraction of each layer's MLP neurons pruned"},
-            {"layer_fraction", 0.2, "top fraction of decoder layers pruned"},
-            {"vision_layer_fraction", 0.2, "top fraction of vision blocks pruned"},
-            {"freq_threshold", 1.0, "|δ| counts as frequent above this multiple of the layer's mean |δ|"},
-            {"eps", 1e-6, "ε in S = I(forget) / (I(retain) + ε)"},
-            {"cap", 500, "items read from each of the forget and retain sets (0: all)"},
-            {"batch_size", 16, "items per forward pass"}};
+    return {{"alpha", 0.02, "fraction of each layer's MLP neurons pruned", above_up_to(0, 1)},
+            {"layer_fraction", 0.2, "top fraction of decoder layers pruned", above_up_to(0, 1)},
+            {"vision_layer_fraction", 0.2, "top fraction of vision blocks pruned", above_up_to(0, 1)},
+            {"freq_threshold", 1.0, "|δ| counts as frequent above this multiple of the layer's mean |δ|", above(0)},
+            {"eps", 1e-6, "ε in S = I(forget) / (I(retain) + ε)", above(0)},
+            {"cap", 500, "items read from each of the forget and retain sets (0: all)", at_least(0)},
+            {"batch_size", 16, "items per forward pass", at_least(1)}};
   }
 
-  void check(const Json& p) const override {
-    const double a = p.at("alpha").get<double>();
-    if (!(a > 0 && a <= 1)) fail("manu: alpha must be in (0, 1], got " + std::to_string(a));
-    for (const char* k : {"layer_fraction", "vision_layer_fraction"}) {
-      const double f = p.at(k).get<double>();
-      if (!(f > 0 && f <= 1)) fail(std::string("manu: ") + k + " must be in (0, 1], got " + std::to_string(f));
-    }
-    if (!(p.at("freq_threshold").get<double>() > 0)) fail("manu: freq_threshold must be positive");
-    if (!(p.at("eps").get<double>() > 0)) fail("manu: eps must be positive");
-    if (p.at("cap").get<int>() < 0) fail("manu: cap must be >= 0");
-    if (p.at("batch_size").get<int>() <= 0) fail("manu: batch_size must be positive");
-  }
 
   Json run(UnlearnContext& ctx, const Json& p) override {
-    check(p);
     LoadedModel& m = ctx.model;
     std::vector<std::string> lm, vis;  // MLP prefixes ("model.layers.3.mlp")
     for (int l : top_layers(m.config.num_hidden_layers, p.at("layer_fraction").get<double>()))

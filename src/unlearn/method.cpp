@@ -66,6 +66,14 @@ Json check_type(const Method& m, const MethodOption& o, const Json& v) {
   return d.is_number_float() ? Json(v.get<double>()) : v;
 }
 
+// The one range check of method options, whatever their source.
+Json checked(const Method& m, const std::vector<MethodOption>& opts, Json p) {
+  for (const auto& o : opts)
+    if (o.default_value.is_number())
+      check_range("method '" + m.name() + "' option", o.name, p.at(o.name).get<double>(), o.range);
+  return p;
+}
+
 }  // namespace
 
 Json resolve_method_params(const Method& m, const std::vector<std::string>& overrides) {
@@ -79,20 +87,20 @@ Json resolve_method_params(const Method& m, const std::vector<std::string>& over
     const MethodOption& o = find_option(m, opts, kv.substr(0, eq));
     p[o.name] = parse_as(m, o, kv.substr(eq + 1));
   }
-  return p;
+  return checked(m, opts, p);
 }
 
 Json resolve_method_params(const Method& m, const Json& overrides) {
   auto opts = m.options();
   Json p = Json::object();
   for (const auto& o : opts) p[o.name] = o.default_value;
-  if (overrides.is_null()) return p;
+  if (overrides.is_null()) return checked(m, opts, p);
   if (!overrides.is_object()) fail("method '" + m.name() + "' options: expected a JSON object");
   for (const auto& [k, v] : overrides.items()) {
     const MethodOption& o = find_option(m, opts, k);
     p[o.name] = check_type(m, o, v);
   }
-  return p;
+  return checked(m, opts, p);
 }
 
 }  // namespace medforget

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/ranges.hpp"
 #include "model/model_io.hpp"
 #include "train/batch.hpp"
 #include "unlearn/request.hpp"
@@ -20,6 +21,7 @@ struct MethodOption {
   std::string name;
   Json default_value;  // its JSON type is the option's type
   std::string help;
+  Range range = any_value();  // numeric options: checked by resolve_method_params
 };
 
 // What a method works on. The model is edited in place.
@@ -40,7 +42,8 @@ class Method {
   virtual std::string name() const = 0;
   virtual std::string summary() const = 0;
   virtual std::vector<MethodOption> options() const = 0;
-  // Range checks on resolved options, run before any model is loaded.
+  // Checks across options (ranges of single options are in options()), run
+  // before any model is loaded.
   virtual void check(const Json& params) const {}
   // Edits ctx.model; `params` holds every option (defaults filled in).
   // Returns method-specific facts for provenance.json (selected neurons,
@@ -59,7 +62,8 @@ std::vector<std::string> method_names();
 std::unique_ptr<Method> make_method(const std::string& name);
 
 // Defaults overridden by "key=value" strings, each value parsed as the
-// default's JSON type. Errors name the method, the key and the valid keys.
+// default's JSON type and checked against the option's range. Errors name the
+// method, the key and the valid keys or range.
 Json resolve_method_params(const Method& m, const std::vector<std::string>& overrides);
 // Same, from a JSON object (a run configuration file).
 Json resolve_method_params(const Method& m, const Json& overrides);

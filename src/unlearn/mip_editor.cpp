@@ -110,30 +110,18 @@ class MipEditor : public Method {
       if (opt.name == "lr") opt.default_value = 1e-2;
       if (opt.name == "epochs") opt.default_value = 5;
     }
-    o.push_back({"top_k", 5, "path neurons per MLP layer (both towers)"});
-    o.push_back({"ig_steps", 4, "m: Riemann steps of the integrated attribution"});
-    o.push_back({"layer_depth", 0.2, "depth of the misdirected hidden state, as a fraction of the decoder"});
-    o.push_back({"steer", 10.0, "c: forget hidden states are pulled to c·u"});
-    o.push_back({"forget_weight", 0.5, "α: weight of the forget misdirection term"});
-    o.push_back({"retain_weight", 0.5, "β: weight of the retain preservation term"});
-    o.push_back({"cap", 200, "forget items read for the attribution (0: all)"});
+    o.push_back({"top_k", 5, "path neurons per MLP layer (both towers)", at_least(1)});
+    o.push_back({"ig_steps", 4, "m: Riemann steps of the integrated attribution", at_least(1)});
+    o.push_back({"layer_depth", 0.2, "depth of the misdirected hidden state, as a fraction of the decoder", above_up_to(0, 1)});
+    o.push_back({"steer", 10.0, "c: forget hidden states are pulled to c·u", above(0)});
+    o.push_back({"forget_weight", 0.5, "α: weight of the forget misdirection term", at_least(0)});
+    o.push_back({"retain_weight", 0.5, "β: weight of the retain preservation term", at_least(0)});
+    o.push_back({"cap", 200, "forget items read for the attribution (0: all)", at_least(0)});
     o.push_back({"prune", true, "zero the path neurons before editing (false: edit only, an ablation)"});
     return o;
   }
-  void check(const Json& p) const override {
-    check_gradient_options("mip_editor", p);
-    if (p.at("top_k").get<int>() <= 0) fail("mip_editor: top_k must be positive");
-    if (p.at("ig_steps").get<int>() <= 0) fail("mip_editor: ig_steps must be positive");
-    const double d = p.at("layer_depth").get<double>();
-    if (!(d > 0 && d <= 1)) fail("mip_editor: layer_depth must be in (0, 1], got " + std::to_string(d));
-    if (!(p.at("steer").get<double>() > 0)) fail("mip_editor: steer must be positive");
-    if (p.at("forget_weight").get<double>() < 0 || p.at("retain_weight").get<double>() < 0)
-      fail("mip_editor: forget_weight and retain_weight must be >= 0");
-    if (p.at("cap").get<int>() < 0) fail("mip_editor: cap must be >= 0");
-  }
 
   Json run(UnlearnContext& ctx, const Json& p) override {
-    check(p);
     LoadedModel& m = ctx.model;
     auto items = sample_items(ctx.request.forget, p.at("cap").get<int>(), ctx.seed, "mip_editor:attribution");
     if (items.empty()) fail("mip_editor: the forget set is empty");

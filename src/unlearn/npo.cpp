@@ -22,13 +22,12 @@ class Npo : public Method {
   std::string summary() const override { return "negative preference optimisation against a reference policy"; }
   std::vector<MethodOption> options() const override {
     auto o = gradient_options();
-    o.push_back({"beta", 0.9, "inverse temperature β"});
+    o.push_back({"beta", 0.9, "inverse temperature β", above(0)});
     o.push_back({"reference", std::string(""),
                  "reference policy: a retain-only checkpoint directory (the paper's choice) or 'vanilla'"});
-    o.push_back({"retain_weight", 0.0, "weight of an added retain NLL (0: the paper's pure NPO)"});
+    o.push_back({"retain_weight", 0.0, "weight of an added retain NLL (0: the paper's pure NPO)", at_least(0)});
     return o;
   }
-  void check(const Json& p) const override { check_gradient_options("npo", p); }
   Json run(UnlearnContext& ctx, const Json& p) override {
     const std::string ref_name = p.at("reference").get<std::string>();
     if (ref_name.empty())

@@ -17,9 +17,9 @@ class Retrain : public Method {
   std::string name() const override { return "retrain"; }
   std::string summary() const override { return "fine-tune from scratch on the retain set (exact unlearning)"; }
   std::vector<MethodOption> options() const override {
-    return {{"epochs", 0, "epochs (0: the vanilla model's)"},
-            {"lr", 0.0, "peak learning rate (0: the vanilla model's)"},
-            {"checkpoint_every", 200, "steps between resumable snapshots"}};
+    return {{"epochs", 0, "epochs (0: the vanilla model's)", at_least(0)},
+            {"lr", 0.0, "peak learning rate (0: the vanilla model's)", at_least(0)},
+            {"checkpoint_every", 200, "steps between resumable snapshots", option_range("checkpoint_every")}};
   }
   Json run(UnlearnContext& ctx, const Json& p) override {
     Json mp = read_checkpoint_manifest(ctx.model.dir).at("params");

@@ -13,7 +13,7 @@ namespace medforget {
 
 Json run_unlearn(const UnlearnJob& job) {
   // Everything that can be checked without the model is checked first.
-  Json bm = read_manifest(job.bench, "benchmark");
+  Json bm = read_verified_manifest(job.bench, "benchmark");
   ForgetRequest req = resolve_request(job.bench, level_from_name(job.level), job.targets);
   auto method = make_method(job.method);
   Json params = resolve_method_params(*method, job.params);

@@ -1,7 +1,12 @@
 // The trainer on a tiny random model: schedule, batching, learning, resume.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "model/inference.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
@@ -129,4 +134,95 @@ TEST(Trainer, RejectsEmptyData) {
   MultimodalModel m(c);
   test::TempDir t;
   EXPECT_THROW(train_sft(m, {}, 0, TrainOptions{}, t / "s", torch::kCPU), Error);
+}
+
+namespace {
+
+TrainOptions snapshot_every_step(int64_t stop_after) {
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 4;
+  o.checkpoint_every = 1;
+  o.stop_after = stop_after;
+  return o;
+}
+
+uintmax_t tree_bytes(const std::filesystem::path& d) {
+  uintmax_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(d))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+// A tmpfs of `bytes` mounted for the test's lifetime (needs CAP_SYS_ADMIN).
+struct SmallDisk {
+  std::filesystem::path dir;
+  bool ok = false;
+  SmallDisk(const std::filesystem::path& d, uintmax_t bytes) : dir(d) {
+    std::filesystem::create_directories(dir);
+    ok = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + std::to_string(bytes)).c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (ok) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+};
+
+}  // namespace
+
+TEST(Trainer, ASnapshotOfOtherOptionsOrAnInconsistentStepIsNotResumed) {
+  at::set_num_threads(1);
+  auto c = cfg();
+  auto d = data(10, c);
+  test::TempDir t;
+  torch::manual_seed(9);
+  MultimodalModel m(c);
+  EXPECT_FALSE(train_sft(m, d, 0, snapshot_every_step(2), t / "state", torch::kCPU).finished);
+  // Another learning rate: resuming would train the rest with it and record it as if used throughout.
+  TrainOptions other = snapshot_every_step(0);
+  other.lr = 5e-3;
+  MultimodalModel m2(c);
+  std::string e = test::error_of([&] { train_sft(m2, d, 0, other, t / "state", torch::kCPU); });
+  test::expect_contains(e, "made with other options (lr 0.001 -> 0.005)");
+  test::expect_contains(e, "delete");
+  // Other data (another --set) is another run too.
+  auto fewer = data(6, c);
+  e = test::error_of([&] { train_sft(m2, fewer, 0, snapshot_every_step(0), t / "state", torch::kCPU); });
+  test::expect_contains(e, "examples 10 -> 6");
+  // state.json's step disagrees with the optimiser's.
+  Json st = read_json(t / "state/state.json");
+  st["step"] = 1;
+  write_json(t / "state/state.json", st);
+  e = test::error_of([&] { train_sft(m2, d, 0, snapshot_every_step(0), t / "state", torch::kCPU); });
+  test::expect_contains(e, "says step 1 but the optimiser's state has taken 2 steps");
+  // A snapshot without its options (an older format) cannot be checked.
+  st.erase("options");
+  write_json(t / "state/state.json", st);
+  test::expect_contains(test::error_of([&] { train_sft(m2, d, 0, snapshot_every_step(0), t / "state", torch::kCPU); }),
+                        "does not record its options");
+}
+
+TEST(Trainer, AFullDiskReportsNoSpaceAndKeepsThePreviousSnapshot) {
+  at::set_num_threads(1);
+  auto c = cfg();
+  auto d = data(10, c);
+  test::TempDir t;
+  torch::manual_seed(9);
+  MultimodalModel probe(c);
+  train_sft(probe, d, 0, snapshot_every_step(1), t / "probe", torch::kCPU);
+  const uintmax_t one = tree_bytes(t / "probe");
+  // Room for one snapshot and a half: the second cannot be staged beside the first.
+  SmallDisk disk(t / "disk", one + one / 2);
+  if (!disk.ok) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): " << std::strerror(errno);
+  torch::manual_seed(9);
+  MultimodalModel m(c);
+  const std::string e = test::error_of([&] { train_sft(m, d, 0, snapshot_every_step(3), disk.dir / "state", torch::kCPU); });
+  test::expect_contains(e, "No space left on device");
+  // The step-1 snapshot is whole and loads; no staging leftovers fill the disk.
+  EXPECT_EQ(read_json(disk.dir / "state/state.json").at("step"), 1);
+  size_t entries = 0;
+  for (const auto& x : std::filesystem::directory_iterator(disk.dir)) entries += x.path().filename() != "state";
+  EXPECT_EQ(entries, 0u);
+  MultimodalModel again(c);
+  auto r = train_sft(again, d, 0, snapshot_every_step(1), disk.dir / "state", torch::kCPU);
+  EXPECT_EQ(r.resumed_from, 1);
 }

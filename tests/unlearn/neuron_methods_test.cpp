@@ -140,7 +140,7 @@ TEST(UnlearnCli, NeuronMethodsRejectBadOptions) {
   for (const auto& [args, msg] : std::vector<std::pair<std::string, std::string>>{
            {"--method manu --opt alpha=0", "alpha must be in (0, 1]"},
            {"--method manu --opt vision_layer_fraction=2", "vision_layer_fraction must be in (0, 1]"},
-           {"--method mip_editor --opt top_k=0", "top_k must be positive"},
+           {"--method mip_editor --opt top_k=0", "top_k must be >= 1"},
            {"--method mip_editor --opt layer_depth=0", "layer_depth must be in (0, 1]"}}) {
     auto r = test::run_cli(base + " " + args);
     EXPECT_NE(r.exit_code, 0) << args;
