@@ -1,6 +1,6 @@
 // The unlearning methods medforget knows. Adding one: write src/unlearn/NAME.cpp
 // defining a Method and a make_NAME() factory, declare it below and add its
-// line to the table (docs/METHODS.md).
+// line to the table (docs/UNLEARNING.md, "Adding a method").
 #include "unlearn/method.hpp"
 
 namespace medforget {
