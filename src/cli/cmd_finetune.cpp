@@ -84,10 +84,10 @@ void register_finetune(CLI::App& app) {
                          : name == "batch_size" ? a.train.batch_size : a.vocab_size;
         check_option("finetune", name, v);
       }
+    model_preset(a.preset);  // fails early on an unknown preset
     preset_defaults(a, *cmd);
     validate_train_options("finetune", a.train);
     OutputLock lock = claim_output(a.out, {"finetune", "checkpoint", {a.bench, a.tokenizer}, a.force});
-    model_preset(a.preset);  // fails early on an unknown preset
     torch::Device device = parse_device(a.device);
     std::filesystem::path bench = a.bench, out = a.out;
     Json bm = read_verified_manifest(bench, "benchmark");

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "core/digest.hpp"
 #include "core/json.hpp"
 #include "test_util.hpp"
 
@@ -118,6 +119,9 @@ TEST(EvalCli, BadInputsAreClear) {
   // An empty set is recorded as missing, with a warning, never as 0.
   fs::copy(f.bench, t / "b", fs::copy_options::recursive);
   std::ofstream(t / "b/general.jsonl", std::ios::trunc).close();
+  Json bm = read_json(t / "b/manifest.json");  // sealed again: a benchmark built with no general items
+  bm["content_digest"] = sha256_tree(t / "b", {"manifest.json"});
+  write_json(t / "b/manifest.json", bm);
   auto r = test::run_cli("eval --model " + f.model.string() + " --bench " + (t / "b").string() +
                          " --level patient --sets general --out " + (t / "ev").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
