@@ -144,7 +144,7 @@ TEST(EvalCli, BadInputsAreClear) {
   test::expect_contains(r.output, "different benchmarks");
   // A checkpoint whose tokenizer is not the one its embedding was trained with.
   fs::copy(f.model, t / "swapped", fs::copy_options::recursive);
-  ASSERT_EQ(test::run_cli("tokenizer train --bench " + f.bench.string() + " --vocab-size 400 --out " +
+  ASSERT_EQ(test::run_cli("tokenizer train --force --bench " + f.bench.string() + " --vocab-size 400 --out " +
                           (t / "swapped/tokenizer.model").string())
                 .exit_code,
             0);
