@@ -23,7 +23,7 @@ namespace {
 struct DataArgs {
   std::string preset = "";
   uint64_t seed = 1;
-  std::string out, corpus, dir;
+  std::string out, corpus, corpus_digest, dir;
   int image_size = 0;
   // importers
   std::string root, reports_csv, projections_csv, images_dir;
@@ -37,15 +37,7 @@ DataArgs& args() {
 }
 
 Json corpus_inputs(const std::filesystem::path& dir) {
-  Json in = {{"corpus_dir", std::filesystem::absolute(dir).string()}};
-  if (std::filesystem::exists(dir / "manifest.json")) {
-    Json m = read_manifest(dir, "corpus");
-    verify_manifest_digest(dir, m);
-    in["corpus_digest"] = m.at("content_digest");
-  } else {
-    in["corpus_digest"] = sha256_file(dir / "corpus.json");
-  }
-  return in;
+  return {{"corpus_dir", std::filesystem::absolute(dir).string()}, {"corpus_digest", corpus_digest(dir)}};
 }
 
 void finish_corpus(StagingDir& stage, const Corpus& c, const Json& params) {
@@ -97,6 +89,8 @@ void register_data(CLI::App& app) {
   build->add_option("--out", a.out, "Output benchmark directory")->required();
   build->add_option("--corpus", a.corpus, "Build from this corpus directory instead of synthesising one");
   build->add_option("--image-size", a.image_size, "Radiograph size when synthesising (default 64)");
+  build->add_option("--corpus-digest", a.corpus_digest,
+                    "Refuse a --corpus whose digest is not this one (what `run --corpus` planned with)");
   build->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   build->callback([&a] {
     if (a.preset.empty() && a.corpus.empty()) fail("data build: give --preset, --corpus, or both");
@@ -105,6 +99,10 @@ void register_data(CLI::App& app) {
     Json m;
     if (!a.corpus.empty()) {
       Json inputs = corpus_inputs(a.corpus);
+      if (!a.corpus_digest.empty() && inputs.at("corpus_digest") != a.corpus_digest)
+        fail("data build: " + a.corpus + " changed since the run was planned (digest " +
+             inputs.at("corpus_digest").get<std::string>().substr(0, 12) + "…, planned " +
+             a.corpus_digest.substr(0, 12) + "…); run the command again to plan with the corpus as it is");
       Corpus c = load_corpus(a.corpus);
       m = build_benchmark(c, a.corpus, preset, a.seed, a.out, inputs);
     } else {

@@ -12,6 +12,10 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "core/json.hpp"
+#include "data/select.hpp"
+#include "data/preset.hpp"
+#include "data/corpus.hpp"
 #include "model/model_io.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/stage_files.hpp"
@@ -22,7 +26,7 @@ namespace medforget::cli {
 namespace {
 
 struct RunArgs {
-  std::string preset, out, config, device;
+  std::string preset, out, config, device, corpus;
   std::vector<std::string> only, redo;  // --only, --redo globs
   bool dry_run = false, status = false;
   int jobs = 1;
@@ -108,8 +112,47 @@ void print_status(const std::vector<Stage>& stages, const std::filesystem::path&
                 (out / "report-so-far").string().c_str(), done_dirs.c_str());
 }
 
+// The largest benchmark preset (paper, small, tiny) the corpus can fill; an
+// error naming what it lacks when it cannot fill even the smallest.
+std::string preset_fitting(const std::string& dir, uint64_t seed) {
+  const Corpus corpus = load_corpus(dir);
+  std::string why;
+  for (const char* p : {"paper", "small", "tiny"}) {
+    try {
+      select_benchmark(corpus, data_preset(p), seed);
+      log_info("run: the corpus " + dir + " fills the '" + p + "' benchmark");
+      return p;
+    } catch (const Error& e) {
+      why = e.what();
+    }
+  }
+  fail("run --corpus " + dir + ": the corpus cannot fill even the 'tiny' benchmark: " + why);
+}
+
+bool names_field(const std::string& config, const char* field) {
+  return !config.empty() && std::filesystem::exists(config) && read_json(config).contains(field);
+}
+
+// A run on a user's corpus: its digest (part of the data stage's key, so a changed
+// corpus makes the benchmark and everything after it again) and a check that the
+// chosen preset fits it, before any work.
+void plan_corpus(RunConfig& c) {
+  if (c.corpus.empty()) return;
+  c.corpus_digest = corpus_digest(c.corpus);
+  try {
+    select_benchmark(load_corpus(c.corpus), data_preset(c.preset), c.seed);
+  } catch (const Error& e) {
+    fail("run: the corpus " + c.corpus + " cannot fill the '" + c.preset + "' benchmark: " + e.what());
+  }
+}
+
 void execute(const RunArgs& a, bool grid) {
-  std::string preset = a.preset.empty() ? (grid ? "paper" : "small") : a.preset;
+  std::string chosen = a.preset;
+  if (!a.corpus.empty() && chosen.empty() && !names_field(a.config, "preset")) {
+    const uint64_t seed = names_field(a.config, "seed") ? read_json(a.config).at("seed").get<uint64_t>() : 1;
+    chosen = preset_fitting(std::filesystem::absolute(a.corpus).lexically_normal().string(), seed);
+  }
+  std::string preset = chosen.empty() ? (grid ? "paper" : "small") : chosen;
   RunConfig c = grid ? default_grid_config(preset) : default_run_config(preset);
   std::filesystem::path out =
       a.out.empty() ? std::filesystem::path("out") / ((grid ? "grid-" : "") + preset) : std::filesystem::path(a.out);
@@ -124,6 +167,7 @@ void execute(const RunArgs& a, bool grid) {
     config_src = (out / "run_config.json").string();
   }
   if (!a.device.empty()) c.device = a.device;
+  if (!a.corpus.empty()) c.corpus = std::filesystem::absolute(a.corpus).lexically_normal().string();
   if (a.out.empty()) out = std::filesystem::path("out") / ((grid ? "grid-" : "") + c.preset);
   if (a.status) {
     validate_config(c, method_names());  // not the device: a GPU run's status can be read anywhere
@@ -131,6 +175,7 @@ void execute(const RunArgs& a, bool grid) {
     return;
   }
   validate_everything(c);  // before any work
+  plan_corpus(c);
   auto stages = plan_stages(c);
   const size_t planned = stages.size();
   if (!a.only.empty()) stages = select_stages(stages, a.only);
@@ -147,7 +192,7 @@ void execute(const RunArgs& a, bool grid) {
     return;
   }
   // One process per run directory: a second `run`/`grid` on it (or --redo while it runs) fails here.
-  OutputLock lock = claim_output(out, {grid ? "grid" : "run", "run", {a.config}});
+  OutputLock lock = claim_output(out, {grid ? "grid" : "run", "run", {a.config, c.corpus}});
   std::filesystem::create_directories(out);
   for (size_t i = 0; i < stages.size(); ++i)
     if (redo[i]) {
@@ -181,6 +226,9 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
                   "JSON run configuration overriding the defaults (docs/RUN.md). Without it (and without --preset), "
                   "a directory that holds a run goes on with the configuration it was run with");
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
+  cmd->add_option("--corpus", a.corpus,
+                  "Build the benchmark from this corpus (an importer's or `data synth`'s output) instead of "
+                  "synthesising one; without --preset, the largest preset it can fill");
   cmd->add_option("--jobs,-j", a.jobs,
                   "Stages run at once (default 1): a stage starts when the stages it reads are done; each shares "
                   "the cores (MEDFORGET_THREADS = cores / jobs unless set). On a GPU they share the device")

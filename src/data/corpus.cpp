@@ -2,8 +2,10 @@
 
 #include <set>
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/manifest.hpp"
 
 namespace medforget {
 
@@ -123,6 +125,14 @@ Corpus load_corpus(const std::filesystem::path& dir) {
     c.institutions.push_back(std::move(in));
   }
   return c;
+}
+
+std::string corpus_digest(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir / "manifest.json"))
+    return read_verified_manifest(dir, "corpus").at("content_digest").get<std::string>();
+  if (!std::filesystem::exists(dir / "corpus.json"))
+    fail((dir / "corpus.json").string() + ": missing (expected a corpus directory made by `medforget data synth` or an importer)");
+  return sha256_file(dir / "corpus.json");
 }
 
 }  // namespace medforget

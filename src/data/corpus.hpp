@@ -51,5 +51,9 @@ void save_corpus_json(const Corpus& c, const std::filesystem::path& dir);
 // Reads and validates corpus.json: duplicate ids, missing fields and missing
 // image files are errors naming the record.
 Corpus load_corpus(const std::filesystem::path& dir);
+// What a benchmark built from `dir` records as its input: the manifest's content
+// digest, verified against the files (a corpus made by medforget), else the
+// sha256 of corpus.json (a hand-made one). Error naming the directory on mismatch.
+std::string corpus_digest(const std::filesystem::path& dir);
 
 }  // namespace medforget

@@ -25,7 +25,9 @@ std::string scalar(const Json& v) { return v.is_string() ? v.get<std::string>() 
 std::vector<Stage> plan_stages(const RunConfig& c) {
   std::vector<Stage> s;
   const std::string seed = std::to_string(c.seed), bench = "$OUT/bench", vanilla = "$OUT/models/vanilla";
-  s.push_back({"data", {"data", "build", "--preset", c.preset, "--seed", seed, "--out", bench}, "bench", {}, 1});
+  std::vector<std::string> data{"data", "build", "--preset", c.preset, "--seed", seed, "--out", bench};
+  if (!c.corpus.empty()) data.insert(data.begin() + 2, {"--corpus", c.corpus, "--corpus-digest", c.corpus_digest});
+  s.push_back({"data", data, "bench", {}, 1});
   Stage ft{"finetune",
            {"finetune", "--bench", bench, "--out", vanilla, "--preset", c.model_preset, "--seed", seed, "--device",
             c.device},

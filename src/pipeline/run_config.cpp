@@ -18,7 +18,7 @@ Json RunConfig::to_json() const {
     vs.push_back({{"name", v.name}, {"method", v.method}, {"label", v.label}, {"options", v.options}});
   return {{"preset", preset},     {"model_preset", model_preset}, {"device", device},       {"seed", seed},
           {"levels", levels},     {"methods", vs},                {"attack", attack},       {"mia", mia},
-          {"finetune", finetune}, {"eval_limit", eval_limit}};
+          {"finetune", finetune}, {"eval_limit", eval_limit}, {"corpus", corpus}, {"corpus_digest", corpus_digest}};
 }
 
 static std::string model_for(const std::string& preset) {
@@ -133,12 +133,16 @@ RunConfig apply_config(RunConfig c, const Json& j, const std::string& src) {
     } else if (k == "finetune") {
       if (!v.is_object()) fail(src + ": field 'finetune' must be an object of finetune options");
       c.finetune = v;
+    } else if (k == "corpus") {
+      c.corpus = str(k).empty() ? "" : std::filesystem::absolute(str(k)).lexically_normal().string();
+    } else if (k == "corpus_digest") {
+      c.corpus_digest = str(k);
     } else if (k == "eval_limit") {
       if (!v.is_number_unsigned()) fail(src + ": field 'eval_limit' must be a non-negative integer");
       c.eval_limit = v.get<int>();
     } else {
       fail(src + ": unknown field '" + k +
-           "' (expected preset, model_preset, device, seed, levels, methods, attack, mia, finetune, eval_limit)");
+           "' (expected preset, model_preset, device, seed, levels, methods, attack, mia, finetune, eval_limit, corpus)");
     }
   }
   return c;

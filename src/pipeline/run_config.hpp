@@ -29,6 +29,8 @@ struct RunConfig {
   bool attack = true, mia = false;
   Json finetune = Json::object();  // finetune CLI overrides: {"epochs": 20, "lr": 1e-3, ...}
   int eval_limit = 0;              // 0: every item
+  std::string corpus;              // build the benchmark from this corpus directory (absolute) instead of synthesising
+  std::string corpus_digest;       // its digest when the run was planned: part of the data stage's key
   Json to_json() const;
 };
 

@@ -439,3 +439,51 @@ TEST(RunCli, AnInputMadeAgainDifferentlyRedoesWhatWasDoneOnIt) {
   test::expect_contains(st.output, "every stage done");
   EXPECT_NE(read_json(out / ".stages/data.json")["digest"], fake);
 }
+
+// A user's corpus runs through the whole pipeline: the preset is the largest it
+// fills, the benchmark is built from it (its digest recorded), and a corpus changed
+// afterwards makes the benchmark again instead of scoring the old one.
+TEST(RunCli, RunsTheWholePipelineOnAUsersCorpus) {
+  test::TempDir t;
+  const auto corpus = t / "corpus", out = t / "run";
+  ASSERT_EQ(test::run_cli("data synth --preset tiny --seed 5 --out " + corpus.string()).exit_code, 0);
+  Json cfg = read_json(write_config(t.path(), "0.1"));
+  cfg.erase("preset");  // chosen to fit the corpus
+  cfg["model_preset"] = "tiny";
+  write_json(t / "cfg.json", cfg);
+  const std::string run = "run --corpus " + corpus.string() + " --config " + (t / "cfg.json").string() + " --out " +
+                          out.string();
+  auto r = test::run_cli(run + " --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "fills the 'tiny' benchmark");
+  test::expect_contains(r.output, "data build --corpus " + corpus.string() + " --corpus-digest ");
+  r = test::run_cli(run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_contains(r.output, "| Vanilla");
+  const Json bm = read_json(out / "bench/manifest.json");
+  EXPECT_EQ(bm["inputs"]["corpus_digest"], read_json(corpus / "manifest.json")["content_digest"]);
+  EXPECT_EQ(read_json(out / "run_config.json")["corpus"], fs::absolute(corpus).lexically_normal().string());
+  // The same command again: nothing to do.
+  r = test::run_cli(run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(count(r.output, " done in "), 0u) << r.output;
+  // A preset the corpus cannot fill, and a directory that is not a corpus, fail before any work.
+  r = test::run_cli("run --corpus " + corpus.string() + " --preset paper --dry-run --out " + (t / "r2").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "cannot fill the 'paper' benchmark");
+  r = test::run_cli("run --corpus " + (t / "nothing").string() + " --dry-run --out " + (t / "r3").string());
+  EXPECT_NE(r.exit_code, 0);
+  test::expect_contains(r.output, "corpus.json: missing");
+  EXPECT_FALSE(fs::exists(t / "r2"));
+  EXPECT_FALSE(fs::exists(t / "r3"));
+  // The corpus regenerated with another seed: its digest changes, so the benchmark is made again.
+  ASSERT_EQ(test::run_cli("data synth --preset tiny --seed 6 --out " + corpus.string()).exit_code, 0);
+  r = test::run_cli(run + " --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_cli("run --status --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_cli(run + " --only data");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json(out / "bench/manifest.json")["inputs"]["corpus_digest"],
+            read_json(corpus / "manifest.json")["content_digest"]);
+}
