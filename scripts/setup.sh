@@ -6,6 +6,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       libsentencepiece-dev sentencepiece
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev
+      clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: scripts/fuzz.sh, the fuzz.smoke test
       chromium)  # headless browser for scripts/check_report_render.sh
 missing=()
 for p in "${PKGS[@]}"; do

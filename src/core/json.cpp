@@ -11,7 +11,7 @@ Json read_json(const std::filesystem::path& p) {
   std::string text = read_text(p);
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     fail(p.string() + ": malformed JSON (" + e.what() + ")");
   }
 }
@@ -31,7 +31,7 @@ void for_each_jsonl(const std::filesystem::path& p,
     Json j;
     try {
       j = Json::parse(line);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
       fail(where(p.string(), n) + ": malformed JSON line (" + e.what() + ")");
     }
     if (!j.is_object()) fail(where(p.string(), n) + ": expected a JSON object per line");

@@ -111,6 +111,21 @@ TEST(Json, JsonlErrorsNameFileAndLine) {
   EXPECT_THROW(read_jsonl(t / "b.jsonl"), Error);
 }
 
+// A number too large for a double is malformed input, reported like any other:
+// nlohmann throws out_of_range (406), not parse_error, for it, which escaped as a
+// crash (found by fuzz/model_config_fuzz, fuzz/corpus_fuzz, fuzz/run_config_fuzz).
+TEST(Json, NumberOverflowIsAnErrorNamingFileAndLine) {
+  test::TempDir t;
+  write_atomic(t / "config.json", std::string("{\"rope_theta\": 1e400}"));
+  std::string m = test::error_of([&] { read_json(t / "config.json"); });
+  test::expect_contains(m, "config.json");
+  test::expect_contains(m, "1e400");
+  write_atomic(t / "items.jsonl", std::string("{\"a\":1}\n{\"a\":-2e999}\n"));
+  m = test::error_of([&] { read_jsonl(t / "items.jsonl"); });
+  test::expect_contains(m, "items.jsonl:2");
+  test::expect_contains(m, "2e999");
+}
+
 TEST(Json, TypedGettersNameTheField) {
   Json j = {{"n", "x"}};
   JsonCtx ctx{"f.json", 7};
