@@ -20,7 +20,7 @@ namespace medforget::cli {
 
 void register_attack(CLI::App& app) {
   static std::string model, bench, level, out, device = "cpu", label;
-  static size_t limit = 0;
+  static int64_t limit = 0;
   static bool force = false;
   static int batch = 16, max_new = 160;
   auto* cmd = app.add_subcommand("attack", "Hierarchical reconstruction attack on a level's forgotten sections");
@@ -36,6 +36,7 @@ void register_attack(CLI::App& app) {
   cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
     check_option("attack", "max_new_tokens", max_new);
+    check_option("attack", "limit", static_cast<double>(limit));
     check_option("attack", "batch_size", batch);
     OutputLock lock = claim_output(out, {"attack", "attack", {model, bench}, force});
     std::filesystem::path bdir = bench;

@@ -73,7 +73,7 @@ void register_data(CLI::App& app) {
 
   auto* synth = data->add_subcommand("synth", "Generate the deterministic synthetic corpus (stands in for MIMIC-CXR)");
   synth->add_option("--preset", a.preset, "tiny | small | paper")->required();
-  synth->add_option("--seed", a.seed, "Random seed");
+  synth->add_option("--seed", a.seed, "Random seed")->check(CLI::NonNegativeNumber);
   synth->add_option("--out", a.out, "Output corpus directory")->required();
   synth->add_option("--image-size", a.image_size, "Radiograph size in pixels (default: the preset's, 64)");
   synth->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
@@ -85,7 +85,7 @@ void register_data(CLI::App& app) {
 
   auto* build = data->add_subcommand("build", "Build the MedForget benchmark (tasks, splits, rephrase, general, attack)");
   build->add_option("--preset", a.preset, "tiny | small | paper: the benchmark's shape (default paper with --corpus)");
-  build->add_option("--seed", a.seed, "Random seed");
+  build->add_option("--seed", a.seed, "Random seed")->check(CLI::NonNegativeNumber);
   build->add_option("--out", a.out, "Output benchmark directory")->required();
   build->add_option("--corpus", a.corpus, "Build from this corpus directory instead of synthesising one");
   build->add_option("--image-size", a.image_size, "Radiograph size when synthesising (default 64)");

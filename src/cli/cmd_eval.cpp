@@ -51,7 +51,7 @@ void print_summary_row(const std::string& name, const SetSummary& s, size_t n) {
 void register_eval(CLI::App& app) {
   static std::string model, bench, level, sets = "forget,retain,forget_rephrase,general", file, out, device = "cpu",
                      label;
-  static size_t limit = 0;
+  static int64_t limit = 0;
   static bool force = false;
   static int batch = 16, max_new = 160;
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on benchmark sets (ROUGE-L, Cloze Acc, Class Acc, identity)");
@@ -70,6 +70,7 @@ void register_eval(CLI::App& app) {
   cmd->callback([] {
     if (level.empty() && file.empty()) fail("eval: give --level or --file");
     check_option("eval", "max_new_tokens", max_new);
+    check_option("eval", "limit", static_cast<double>(limit));
     check_option("eval", "batch_size", batch);
     OutputLock lock = claim_output(out, {"eval", "eval", {model, bench}, force});
     std::filesystem::path bdir = bench;

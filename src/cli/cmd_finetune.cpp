@@ -71,7 +71,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--warmup", a.train.warmup, "Warmup as a fraction of all steps");
   cmd->add_option("--grad-clip", a.train.grad_clip, "Gradient norm clip");
   cmd->add_option("--checkpoint-every", a.train.checkpoint_every, "Steps between resumable snapshots");
-  cmd->add_option("--seed", a.train.seed, "Seed for initialisation and data order");
+  cmd->add_option("--seed", a.train.seed, "Seed for initialisation and data order")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
   cmd->add_option("--stop-after", a.train.stop_after, "Stop after this many steps, as if killed (for tests)");
   cmd->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
@@ -101,8 +101,15 @@ void register_finetune(CLI::App& app) {
                     {"grad_clip", a.train.grad_clip},           {"seed", a.train.seed},
                     {"vocab_size", a.vocab_size},               {"tokenizer", a.tokenizer}};
     if (std::filesystem::exists(partial / "options.json")) {
-      if (read_json(partial / "options.json") != options)
-        fail(partial.string() + ": an interrupted run with different options is there; delete it to start over");
+      const Json was = read_json(partial / "options.json");
+      if (was != options) {
+        std::string diff;
+        for (const auto& [k, v] : options.items())
+          if (!was.contains(k) || was.at(k) != v)
+            diff += (diff.empty() ? "" : ", ") + k + " " + (was.contains(k) ? was.at(k).dump() : "(none)") + " -> " + v.dump();
+        fail(partial.string() + ": an interrupted run with different options is there (" + diff +
+             "); run the command as it was to resume, or delete the directory to start over");
+      }
     } else {
       write_json(partial / "options.json", options);
     }

@@ -62,7 +62,7 @@ std::vector<MiaSample> retrained_samples(const std::filesystem::path& dir, const
 
 void register_mia(CLI::App& app) {
   static std::string model, bench, level, out, device = "cpu", label, retrained, retrained_mia;
-  static size_t limit = 0;
+  static int64_t limit = 0;
   static bool force = false;
   static int batch = 16;
   static double k = kDefaultMinK;
@@ -85,6 +85,7 @@ void register_mia(CLI::App& app) {
   cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
     check_option("mia", "k", k);
+    check_option("mia", "limit", static_cast<double>(limit));
     check_option("mia", "batch_size", batch);
     OutputLock lock = claim_output(out, {"mia", "mia", {model, bench, retrained, retrained_mia}, force});
     std::filesystem::path bdir = bench;

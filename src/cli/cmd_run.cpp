@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "core/ranges.hpp"
 #include "core/json.hpp"
 #include "data/select.hpp"
 #include "data/preset.hpp"
@@ -147,6 +148,7 @@ void plan_corpus(RunConfig& c) {
 }
 
 void execute(const RunArgs& a, bool grid) {
+  check_option(grid ? "grid" : "run", "jobs", a.jobs);
   std::string chosen = a.preset;
   if (!a.corpus.empty() && chosen.empty() && !names_field(a.config, "preset")) {
     const uint64_t seed = names_field(a.config, "seed") ? read_json(a.config).at("seed").get<uint64_t>() : 1;
@@ -231,8 +233,7 @@ void add_common(CLI::App* cmd, RunArgs& a, const char* preset_help) {
                   "synthesising one; without --preset, the largest preset it can fill");
   cmd->add_option("--jobs,-j", a.jobs,
                   "Stages run at once (default 1): a stage starts when the stages it reads are done; each shares "
-                  "the cores (MEDFORGET_THREADS = cores / jobs unless set). On a GPU they share the device")
-      ->check(CLI::PositiveNumber);
+                  "the cores (MEDFORGET_THREADS = cores / jobs unless set). On a GPU they share the device");
   auto* dry = cmd->add_flag("--dry-run", a.dry_run, "Print the stages and their commands without running them");
   auto* only = cmd->add_option("--only", a.only,
                                "Run only the stages whose names match these shell globs (comma-separated, e.g. "

@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "core/output.hpp"
 #include "core/error.hpp"
+#include "core/manifest.hpp"
 #include "data/item.hpp"
 #include "text/tokenizer.hpp"
 
@@ -38,12 +39,13 @@ void register_tokenizer(CLI::App& app) {
                     "Target vocabulary size (an upper bound on tiny corpora)");
   train->add_option("--type", a.opt.model_type, "bpe | unigram")
       ->check(CLI::IsMember({"bpe", "unigram"}));
-  train->add_option("--seed", a.opt.seed, "Random seed");
+  train->add_option("--seed", a.opt.seed, "Random seed")->check(CLI::NonNegativeNumber);
   train->add_option("--threads", a.opt.num_threads,
                     "Training threads (part of the model file: keep fixed for identical bytes)");
   train->add_flag("--force", a.force, "Replace the file at --out");
   train->callback([&a] {
     OutputLock lock = claim_output(a.out, {"tokenizer train", "tokenizer", {a.bench}, a.force, true});
+    read_verified_manifest(a.bench, "benchmark");  // an edited benchmark is refused, as everywhere
     const std::filesystem::path items_file = std::filesystem::path(a.bench) / "finetune.jsonl";
     if (!std::filesystem::exists(items_file))
       fail(items_file.string() + ": not found (is --bench a benchmark directory?)");

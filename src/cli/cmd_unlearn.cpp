@@ -40,7 +40,7 @@ void register_unlearn(CLI::App& app) {
   cmd->add_option("--method", job.method, "chip | graddiff | kl_min | manu | mip_editor | npo | retrain (see --list)");
   cmd->add_option("--name", job.name, "Variant name results are keyed by (default: the method; e.g. chip_no_siblings)");
   cmd->add_option("--opt", opts, "Method option key=value (repeatable; see --list)");
-  cmd->add_option("--seed", job.seed, "Seed");
+  cmd->add_option("--seed", job.seed, "Seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", job.device, "cpu | cuda | cuda:N");
   cmd->add_option("--dump", dump, "Write the method's audit dump here (CHIP: neurons, directions, ranks, norms)");
   cmd->add_option("--out", out, "Output checkpoint directory (with provenance.json)");
@@ -52,6 +52,8 @@ void register_unlearn(CLI::App& app) {
                            {"--level", &job.level}, {"--method", &job.method}, {"--out", &out}})
       if (v->empty()) fail(std::string("unlearn: ") + flag + " is required");
     OutputLock lock = claim_output(out, {"unlearn", "checkpoint", {model, bench, dump}, force});
+    if (!dump.empty()) check_not_an_input(dump, {model, bench}, "unlearn: --dump " + dump + ": ");
+    if (!job.name.empty()) check_path_id(job.name, "variant", "unlearn: --name");
     job.model = model;
     job.bench = bench;
     job.out = out;

@@ -23,6 +23,18 @@ int main(int argc, char** argv) {
   medforget::cli::register_mia(app);
   medforget::cli::register_report(app);
   medforget::cli::register_run(app);
+  if (argc > 1 && argv[1][0] != '-') {  // CLI11 alone says only "A subcommand is required"
+    std::string names;
+    bool known = false;
+    for (const CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) {
+      names += (names.empty() ? "" : ", ") + s->get_name();
+      known = known || s->get_name() == argv[1];
+    }
+    if (!known) {
+      std::cerr << "error: unknown command '" << argv[1] << "' (commands: " << names << "; --help for more)\n";
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

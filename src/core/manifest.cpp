@@ -70,8 +70,8 @@ void verify_manifest_digest(const std::filesystem::path& dir, const Json& manife
 
 namespace {
 
-// Every file's path, size and mtime (ns), manifest.json included: what the
-// cache trusts instead of the files' bytes.
+// Every file's path, size, mtime, ctime (ns) and inode, manifest.json included:
+// what the cache trusts instead of the files' bytes.
 std::string stat_signature(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::vector<std::string> rows;
@@ -80,7 +80,10 @@ std::string stat_signature(const std::filesystem::path& dir) {
     struct stat st {};
     if (::stat(e.path().c_str(), &st) != 0) continue;
     rows.push_back(fs::relative(e.path(), dir).generic_string() + '\0' + std::to_string(st.st_size) + '\0' +
-                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + '\0' +
+                   // ctime and inode too: `cp -p`, `rsync -t` and tar keep size and mtime but not these
+                   std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec) + '\0' +
+                   std::to_string(st.st_ino));
   }
   std::sort(rows.begin(), rows.end());
   Sha256 h;

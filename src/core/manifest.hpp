@@ -25,8 +25,8 @@ void verify_manifest_digest(const std::filesystem::path& dir, const Json& manife
 
 // read_manifest + verify_manifest_digest, for inputs whose digest a command
 // records (a benchmark edited after its build must not be scored as the one the
-// digest names). The full hash is skipped when every file's size and mtime are
-// what they were at the last verification (a cache under
+// digest names). The full hash is skipped when every file's size, mtime, ctime
+// and inode are what they were at the last verification (a cache under
 // $XDG_CACHE_HOME/medforget/digests, or ~/.cache/...; MEDFORGET_CACHE overrides).
 Json read_verified_manifest(const std::filesystem::path& dir, const std::string& expected_stage);
 

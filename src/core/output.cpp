@@ -88,12 +88,9 @@ std::string describe_output(const fs::path& out) {
   return "a directory of files medforget did not make";
 }
 
-void check_output_path(const fs::path& out, const OutputSpec& spec) {
-  const std::string who = spec.command + ": --out " + out.string() + ": ";
-  if (out.empty()) fail(spec.command + ": --out is empty");
-  const fs::path o = canonical_of(out);
-  if (o == o.root_path()) fail(who + "is the file system's root; choose a new directory");
-  for (const auto& in : spec.inputs) {
+void check_not_an_input(const fs::path& path, const std::vector<fs::path>& inputs, const std::string& who) {
+  const fs::path o = canonical_of(path);
+  for (const auto& in : inputs) {
     if (in.empty()) continue;
     std::error_code ec;
     if (!fs::exists(in, ec)) continue;
@@ -106,6 +103,14 @@ void check_output_path(const fs::path& out, const OutputSpec& spec) {
       fail(who + "lies inside " + in.string() +
            ", an input of this command; writing there would change it (choose a path outside it)");
   }
+}
+
+void check_output_path(const fs::path& out, const OutputSpec& spec) {
+  const std::string who = spec.command + ": --out " + out.string() + ": ";
+  if (out.empty()) fail(spec.command + ": --out is empty");
+  const fs::path o = canonical_of(out);
+  if (o == o.root_path()) fail(who + "is the file system's root; choose a new directory");
+  check_not_an_input(out, spec.inputs, who);
   std::error_code ec;
   auto st = fs::symlink_status(out, ec);
   if (ec || !fs::exists(st)) return;  // a new path
@@ -122,8 +127,8 @@ void check_output_path(const fs::path& out, const OutputSpec& spec) {
     fail(who + "is " + describe_output(out) +
          " (it carries no medforget manifest); it is left alone: choose a new path");
   if (kind != spec.kind && !spec.force)
-    fail(who + "is a medforget " + kind + " directory, not a " + spec.kind +
-         " directory; choose a new path, or give --force to replace it");
+    fail(who + "is a medforget " + kind + " directory, and this command writes " + spec.kind +
+         " directories; choose a new path, or give --force to replace it");
 }
 
 fs::path lock_path_for(const fs::path& out) {

@@ -27,6 +27,11 @@ std::string describe_output(const std::filesystem::path& out);
 
 // Throws Error naming the path and the rule it breaks.
 void check_output_path(const std::filesystem::path& out, const OutputSpec& spec);
+// The input rule alone, for a second output of a command (`unlearn --dump`):
+// `path` is not an input, does not hold one and does not lie inside one.
+// `who` names the command and flag for the message ("unlearn: --dump X: ").
+void check_not_an_input(const std::filesystem::path& path, const std::vector<std::filesystem::path>& inputs,
+                        const std::string& who);
 
 // An advisory lock on an output path, held for the object's lifetime: the file
 // "<parent>/.<name>.lock" with an flock on it and its holder (pid, host, start

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/runtime.hpp"
+#include "core/progress.hpp"
 
 namespace medforget {
 
@@ -88,7 +89,12 @@ class AllCoresForBlas {
 void configure_runtime() {
   keep_freed_memory();
   int n = 0;
-  if (const char* t = std::getenv("MEDFORGET_THREADS")) n = std::atoi(t);
+  if (const char* t = std::getenv("MEDFORGET_THREADS")) {
+    char* end = nullptr;
+    const long v = std::strtol(t, &end, 10);
+    if (*t && !*end && v > 0 && v <= 4096) n = static_cast<int>(v);
+    else log_warn(std::string("MEDFORGET_THREADS='") + t + "' is not a positive integer; it is ignored");
+  }
   if (n <= 0 && !std::getenv("OMP_NUM_THREADS")) n = static_cast<int>(std::thread::hardware_concurrency());
   if (n > 0) at::set_num_threads(n);  // else libtorch already honours OMP_NUM_THREADS
   configure_openblas(at::get_num_threads());

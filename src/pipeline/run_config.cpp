@@ -149,6 +149,7 @@ RunConfig apply_config(RunConfig c, const Json& j, const std::string& src) {
 }
 
 RunConfig load_config(RunConfig base, const std::filesystem::path& file) {
+  if (std::filesystem::is_directory(file)) fail(file.string() + ": is a directory, not a JSON run configuration");
   return apply_config(std::move(base), read_json(file), file.string());
 }
 

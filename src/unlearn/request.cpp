@@ -24,6 +24,10 @@ std::vector<std::string> split_targets(const std::filesystem::path& bench_dir, L
   return j["nodes"].get<std::vector<std::string>>();
 }
 
+std::string with_article(const std::string& noun) {
+  return (noun.find_first_of("aeiou") == 0 ? "an " : "a ") + noun;
+}
+
 void check_targets(const Hierarchy& h, Level level, const std::vector<std::string>& targets) {
   if (targets.empty()) fail("unlearn: the request names no targets");
   std::set<std::string> seen;
@@ -31,7 +35,7 @@ void check_targets(const Hierarchy& h, Level level, const std::vector<std::strin
     if (!h.has(t)) fail("unlearn: target '" + t + "' is not a node of the benchmark's hierarchy");
     const Node& n = h.get(t);
     if (n.level != level)
-      fail("unlearn: target '" + t + "' is a " + level_name(n.level) + ", not a " + level_name(level) +
+      fail("unlearn: target '" + t + "' is " + with_article(level_name(n.level)) + ", not " + with_article(level_name(level)) +
            " (the request's --level)");
     if (!seen.insert(t).second) fail("unlearn: target '" + t + "' is given twice");
   }

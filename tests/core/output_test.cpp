@@ -43,7 +43,7 @@ TEST(OutputRules, AnotherKindNeedsForceAndUserFilesAreNeverReplaced) {
   test::TempDir t;
   make_stage(t / "ckpt", "checkpoint");
   test::expect_contains(test::error_of([&] { check_output_path(t / "ckpt", {"eval", "eval", {}}); }),
-                        "is a medforget checkpoint directory, not a eval directory");
+                        "is a medforget checkpoint directory, and this command writes eval directories");
   check_output_path(t / "ckpt", {"eval", "eval", {}, true});
 
   fs::create_directories(t / "mine");

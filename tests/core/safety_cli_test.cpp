@@ -4,6 +4,8 @@
 // input files cannot write outside --out.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/output.hpp"
@@ -71,7 +73,7 @@ TEST(SafetyCli, UserDirectoriesAndFilesAreNeverReplaced) {
   ASSERT_EQ(test::run_cli("data synth --preset tiny --out " + (t / "c").string()).exit_code, 0);
   ASSERT_EQ(test::run_cli("data synth --preset tiny --seed 2 --out " + (t / "c").string()).exit_code, 0);
   expect_refused(test::run_cli("data build --preset tiny --out " + (t / "c").string()),
-                 "is a medforget corpus directory, not a benchmark directory");
+                 "is a medforget corpus directory, and this command writes benchmark directories");
   r = test::run_cli("data build --preset tiny --force --out " + (t / "c").string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_json(t / "c/manifest.json").at("stage"), "benchmark");
@@ -161,4 +163,47 @@ TEST(SafetyCli, IdsFromACorpusCannotWriteOutsideOut) {
   EXPECT_FALSE(fs::exists(t / "escaped.png"));
   EXPECT_FALSE(fs::exists(t / "out/escaped.png"));
   EXPECT_FALSE(fs::exists(t / "out/bench"));
+}
+
+TEST(SafetyCli, SecondOutputsNamesAndLimitsAreCheckedToo) {
+  test::TempDir t;
+  const fs::path bench = tiny_bench(t);
+  const std::string b = bench.string();
+  const std::string before = digest_of(bench);
+  const std::string ul = "unlearn --model " + (t / "none").string() + " --bench " + b +
+                         " --level patient --method chip --out " + (t / "u").string();
+  expect_refused(test::run_cli(ul + " --dump " + b + "/audit"), "--dump " + b + "/audit: lies inside");
+  expect_refused(test::run_cli(ul + " --name ../evil"), "variant id '../evil' cannot name a file");
+  expect_refused(test::run_cli(ul + " --seed -1"), "--seed");
+  expect_refused(test::run_cli("eval --model " + (t / "none").string() + " --bench " + b +
+                               " --level patient --limit -1 --out " + (t / "e").string()),
+                 "limit must be >= 0, got -1");
+  expect_refused(test::run_cli("finetune --bench " + b + " --preset tiny --seed -1 --out " + (t / "m").string()),
+                 "--seed");
+  expect_refused(test::run_cli("run --preset tiny --jobs 0 --dry-run --out " + (t / "r").string()),
+                 "jobs must be >= 1, got 0");
+  expect_refused(test::run_cli("run --config " + t.path().string() + " --dry-run --out " + (t / "r").string()),
+                 "is a directory, not a JSON run configuration");
+  expect_refused(test::run_cli("frobnicate"), "unknown command 'frobnicate'");
+  auto r = test::run_command("MEDFORGET_THREADS=abc " + std::string(MEDFORGET_BIN) + " doctor 2>&1");
+  EXPECT_NE(r.output.find("MEDFORGET_THREADS='abc' is not a positive integer"), std::string::npos) << r.output;
+  EXPECT_EQ(digest_of(bench), before);
+}
+
+TEST(SafetyCli, AnEditThatKeepsSizeAndMtimeIsStillCaught) {
+  test::TempDir t;
+  const fs::path bench = tiny_bench(t);
+  const std::string env = "MEDFORGET_CACHE=" + (t / "cache").string() + " ";
+  const std::string tok = env + MEDFORGET_BIN + " tokenizer train --bench " + bench.string() + " --out " +
+                          (t / "tok.model").string() + " --force 2>&1";
+  ASSERT_EQ(test::run_command(tok).exit_code, 0);  // verified, and cached
+  // One byte changed, size kept, mtime put back (as cp -p, rsync -t or tar would).
+  const fs::path f = bench / "finetune.jsonl";
+  const auto mtime = fs::last_write_time(f);
+  std::string text = read_text(f);
+  const size_t at = text.find("\"answer\":\"") + 10;
+  text[at] = text[at] == 'X' ? 'Y' : 'X';
+  { std::ofstream(f, std::ios::binary | std::ios::trunc) << text; }
+  fs::last_write_time(f, mtime);
+  expect_refused(test::run_command(tok), "content digest mismatch");
 }

@@ -163,3 +163,17 @@ TEST(ModelConfig, ValidateNamesTheInconsistentKeys) {
   ok.bos_token_id = -1;  // no BOS is fine
   EXPECT_NO_THROW(ok.validate());
 }
+
+// An image of more patches than an int holds is an error naming the keys, not a
+// signed overflow in num_patches() that let the config through (found by
+// fuzz/model_config_fuzz under UndefinedBehaviorSanitizer).
+TEST(ModelConfig, TooManyPatchesIsAnErrorNotAnOverflow) {
+  ModelConfig c = filled("tiny");
+  c.vision_config.image_size = 1 << 30;  // 2^30 patches per side: 2^60 patches
+  c.vision_config.patch_size = 1;
+  auto msg = error_of([&] { c.validate(); });
+  expect_contains(msg, "vision_config.image_size");
+  expect_contains(msg, "vision_config.patch_size");
+  c.vision_config.image_size = 46340;  // 46340^2 patches still fit in 32 bits
+  expect_contains(error_of([&] { c.validate(); }), "max_position_embeddings");
+}
