@@ -122,15 +122,20 @@ Corpus import_iu(const fs::path& reports_csv, const fs::path& projections_csv,
     auto v = views.find(uid);
     bool frontal = v != views.end() && !v->second.frontal.empty();
     bool lateral = v != views.end() && v->second.lateral;
+    // A field may repeat its own header ("INDICATION: Chest pain."); that
+    // header is dropped, or the canonical text would hold it twice.
+    auto field = [&](const std::string& column, const std::string& section) {
+      return strip_own_header(collapse(reports.at(*row, column)), section);
+    };
     std::vector<ReportSection> sections;
     if (frontal) sections.push_back({"EXAMINATION", lateral ? "CHEST (PA AND LAT)" : "CHEST (PA)"});
-    sections.push_back({"INDICATION", collapse(reports.at(*row, "indication"))});
+    sections.push_back({"INDICATION", field("indication", "INDICATION")});
     if (has_comparison) {
-      std::string cmp = collapse(reports.at(*row, "comparison"));
+      std::string cmp = field("comparison", "COMPARISON");
       if (!cmp.empty()) sections.push_back({"COMPARISON", cmp});
     }
-    sections.push_back({"FINDINGS", collapse(reports.at(*row, "findings"))});
-    sections.push_back({"IMPRESSION", collapse(reports.at(*row, "impression"))});
+    sections.push_back({"FINDINGS", field("findings", "FINDINGS")});
+    sections.push_back({"IMPRESSION", field("impression", "IMPRESSION")});
     std::string missing;
     for (const auto& s : sections)
       if (s.text.empty()) missing += (missing.empty() ? "" : ", ") + s.name;

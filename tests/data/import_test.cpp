@@ -491,5 +491,43 @@ TEST(ImportIu, CorruptImageIsNamed) {
   EXPECT_NE(m.find(img_name(4, 1001)), std::string::npos) << m;
 }
 
+// A field that repeats its own header is imported without it; a field that
+// holds another section's header is still ambiguous.
+TEST(ImportIu, FieldRepeatingItsOwnHeaderIsStripped) {
+  test::TempDir tmp;
+  IuFixture f{tmp / "iu"};
+  std::string rep = "uid,indication,comparison,findings,impression\n"
+                    "1,\"INDICATION: Chest pain.\",None.,The heart is normal.,No acute disease.\n"
+                    "2,Cough.,COMPARISON: None.,\"Findings: Lungs are clear.\",Normal.\n"
+                    "3,Fever.,,Clear.,\"IMPRESSION: IMPRESSION: Normal chest.\"\n"
+                    "4,Dyspnea.,,\"IMPRESSION: clear\",Normal.\n"
+                    "5,\"INDICATION:\",,Clear.,Normal.\n";
+  std::string proj = "uid,filename,projection\n";
+  for (int uid = 1; uid <= 5; ++uid) {
+    proj += std::to_string(uid) + "," + img_name(uid, 1001) + ",Frontal\n";
+    write_image(f.images() / img_name(uid, 1001));
+  }
+  write_atomic(f.reports(), rep);
+  write_atomic(f.projections(), proj);
+  ImportOptions o = small_options();
+  o.iu_studies_per_patient = 1;
+  o.patients_per_institution = 1;
+  ImportSummary sum;
+  Corpus c = import_iu(f.reports(), f.projections(), f.images(), tmp / "out", o, &sum);
+  ASSERT_EQ(c.institutions.size(), 3u) << sum.to_string();
+  auto text = [&](size_t i) { return c.institutions[i].patients.at(0).studies.at(0).report_text; };
+  EXPECT_EQ(text(0),
+            "EXAMINATION: CHEST (PA)\nINDICATION: Chest pain.\nCOMPARISON: None.\n"
+            "FINDINGS: The heart is normal.\nIMPRESSION: No acute disease.\n");
+  EXPECT_EQ(text(1),
+            "EXAMINATION: CHEST (PA)\nINDICATION: Cough.\nCOMPARISON: None.\n"
+            "FINDINGS: Lungs are clear.\nIMPRESSION: Normal.\n");
+  EXPECT_EQ(parse_report(text(2), "uid 3").get("IMPRESSION"), "Normal chest.");
+  auto counts = sum.reason_counts();
+  EXPECT_EQ(counts["ambiguous section text"], 1u);  // uid 4
+  EXPECT_EQ(counts["missing sections"], 1u);        // uid 5: nothing after the header
+  EXPECT_EQ(sum.skipped.size(), 2u);
+}
+
 }  // namespace
 }  // namespace medforget
