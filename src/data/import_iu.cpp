@@ -71,15 +71,19 @@ Corpus import_iu(const fs::path& reports_csv, const fs::path& projections_csv,
                  const fs::path& images_dir, const fs::path& out_dir, const ImportOptions& options,
                  ImportSummary* summary_out) {
   validate(options);
-  CsvTable reports = read_csv(reports_csv);
+  ImportSummary sum;
+  sum.source = "iu-xray";
+  const std::string reports_text = read_text(reports_csv);
+  CsvTable reports = parse_csv(reports_text, reports_csv.string());
   reports.require_columns({"uid", "indication", "findings", "impression"});
-  CsvTable proj = read_csv(projections_csv);
+  const std::string proj_text = read_text(projections_csv);
+  CsvTable proj = parse_csv(proj_text, projections_csv.string());
   proj.require_columns({"uid", "filename", "projection"});
   if (!fs::is_directory(images_dir)) fail(images_dir.string() + ": image directory does not exist");
   const bool has_comparison = reports.has_column("comparison");
-
-  ImportSummary sum;
-  sum.source = "iu-xray";
+  record_input_file(sum, "reports", reports_csv, reports_text);
+  record_input_file(sum, "projections", projections_csv, proj_text);
+  record_input_dir(sum, "images", images_dir);
 
   // Projections per uid.
   std::map<uint64_t, Projections> views;
