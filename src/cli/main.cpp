@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   medforget::cli::register_attack(app);
   medforget::cli::register_mia(app);
   medforget::cli::register_report(app);
+  medforget::cli::register_label(app);
   medforget::cli::register_run(app);
   try {
     app.parse(argc, argv);

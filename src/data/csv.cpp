@@ -156,4 +156,28 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
 
 CsvTable read_csv(const std::filesystem::path& p) { return parse_csv(read_text(p), p.string()); }
 
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t k = 0; k < fields.size(); ++k) {
+    const std::string& f = fields[k];
+    if (k > 0) out += ',';
+    bool quote = f.find_first_of(",\"\r\n") != std::string::npos ||
+                 (!f.empty() && (std::isspace(static_cast<unsigned char>(f.front())) ||
+                                 std::isspace(static_cast<unsigned char>(f.back()))));
+    if (!quote) {
+      out += f;
+      continue;
+    }
+    out += '"';
+    for (char c : f) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  // A record of one empty field would read back as an empty line (skipped).
+  if (fields.size() == 1 && fields[0].empty()) out = "\"\"";
+  return out + "\n";
+}
+
 }  // namespace medforget

@@ -84,6 +84,17 @@ TEST(Csv, UnterminatedQuoteMidFileNamesTheLineWhereItOpened) {
   EXPECT_NE(m.find("crlf.csv:3:"), std::string::npos) << m;
 }
 
+TEST(Csv, CsvLineReadsBackTheSameFields) {
+  std::vector<std::string> a{"1", "No effusion, pneumothorax", "say \"no\"", "two\nlines", ""};
+  std::vector<std::string> b{"", "plain", " padded ", "x", "y"};
+  std::string text = csv_line({"a", "b", "c", "d", "e"}) + csv_line(a) + csv_line(b);
+  EXPECT_EQ(csv_line(a), "1,\"No effusion, pneumothorax\",\"say \"\"no\"\"\",\"two\nlines\",\n");
+  CsvTable t = parse_csv(text, "w.csv");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0].fields, a);
+  EXPECT_EQ(t.rows[1].fields, b);
+}
+
 TEST(Csv, WrongColumnCountNamesLine) {
   std::string m = error_of("a,b,c\n1,2,3\n4,5\n", "x.csv");
   EXPECT_NE(m.find("x.csv:3"), std::string::npos) << m;
