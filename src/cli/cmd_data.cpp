@@ -40,16 +40,18 @@ Json corpus_inputs(const std::filesystem::path& dir) {
   return {{"corpus_dir", std::filesystem::absolute(dir).string()}, {"corpus_digest", corpus_digest(dir)}};
 }
 
-void finish_corpus(StagingDir& stage, const Corpus& c, const Json& params) {
+// An imported corpus: its manifest records every input and option of the import.
+void finish_corpus(StagingDir& stage, const Corpus& c, const ImportSummary& s, const ImportOptions& o) {
   save_corpus_json(c, stage.path());
   size_t studies = 0, patients = 0;
   for (const auto& in : c.institutions) {
     patients += in.patients.size();
     for (const auto& p : in.patients) studies += p.studies.size();
   }
-  write_manifest(stage.path(), "corpus", params, Json::object(),
+  write_manifest(stage.path(), "corpus", import_params(o, s.source), s.inputs,
                  {{"counts", {{"institutions", c.institutions.size()}, {"patients", patients}, {"studies", studies}}}});
   stage.commit();
+  log_import(s, stage.target());
   std::printf("corpus %s: %zu institutions, %zu patients, %zu studies\n", stage.target().string().c_str(),
               c.institutions.size(), patients, studies);
 }
@@ -137,7 +139,7 @@ void register_data(CLI::App& app) {
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_mimic(a.root, stage.path(), import_options(), &s);
-    finish_corpus(stage, c, {{"importer", "mimic-cxr"}, {"root", std::filesystem::absolute(a.root).string()}});
+    finish_corpus(stage, c, s, import_options());
   });
 
   auto* iu = data->add_subcommand("import-iu", "Import an Open-i / IU X-ray style CSV pair");
@@ -155,7 +157,7 @@ void register_data(CLI::App& app) {
     StagingDir stage(a.out);
     ImportSummary s;
     Corpus c = import_iu(a.reports_csv, a.projections_csv, a.images_dir, stage.path(), import_options(), &s);
-    finish_corpus(stage, c, {{"importer", "iu-xray"}, {"reports", std::filesystem::absolute(a.reports_csv).string()}});
+    finish_corpus(stage, c, s, import_options());
   });
 }
 

@@ -13,6 +13,7 @@ void register_unlearn(CLI::App& app);
 void register_attack(CLI::App& app);
 void register_mia(CLI::App& app);
 void register_report(CLI::App& app);
+void register_label(CLI::App& app);
 void register_run(CLI::App& app);
 
 }  // namespace medforget::cli

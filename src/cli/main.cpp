@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   medforget::cli::register_attack(app);
   medforget::cli::register_mia(app);
   medforget::cli::register_report(app);
+  medforget::cli::register_label(app);
   medforget::cli::register_run(app);
   if (argc > 1 && argv[1][0] != '-') {  // CLI11 alone says only "A subcommand is required"
     std::string names;

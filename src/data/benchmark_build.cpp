@@ -57,6 +57,18 @@ std::string section_id(const std::string& study, const std::string& name) {
   return s;
 }
 
+// Runs one step of building `study` (and `section`, when given); an Error it
+// throws is re-thrown naming them, so a failure points at the record to fix.
+template <class F>
+auto for_record(const std::string& study, const std::string& section, F&& step) {
+  try {
+    return step();
+  } catch (const Error& e) {
+    fail("data build: study '" + study + "'" + (section.empty() ? "" : ", section " + section) + ": " +
+         e.what());
+  }
+}
+
 struct Ctx {
   ContextNames names;
   std::string inst, patient, study;
@@ -177,7 +189,8 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
            std::to_string(sel.general.size()) + " held out; " + std::to_string(sel.studies_incomplete) + " of " +
            std::to_string(sel.studies_total) + " studies lack a standard section, " +
            std::to_string(sel.patients_ineligible) + " of " + std::to_string(sel.patients_total) +
-           " patients have too few complete studies");
+           " patients have too few complete studies, " + std::to_string(sel.sections_unusable) +
+           " sections left out (no letter or digit to ask about)");
   for (const auto& n : sel.notes) log_warn(n);
 
   StagingDir stage(out);
@@ -198,7 +211,8 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
     for (const auto& si : group)
       for (const auto& sp : si.patients)
         for (const auto& ss : sp.studies)
-          for (const auto& sec : ss.sections) pools[sec.name].push_back(classification_key(sec.text));
+          for (const auto& sec : ss.sections)
+            pools[sec.name].push_back(for_record(ss.rec->id, sec.name, [&] { return classification_key(sec.text); }));
     for (auto& [name, pool] : pools) {
       std::sort(pool.begin(), pool.end());
       pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
@@ -222,15 +236,17 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
       for (const auto& sp : si.patients)
         for (const auto& ss : sp.studies) {
           const std::string& sid = ss.rec->id;
-          cv::Mat img = read_png(corpus_dir / ss.rec->image, corpus.image_size);
+          cv::Mat img = for_record(sid, "", [&] { return read_png(corpus_dir / ss.rec->image, corpus.image_size); });
           std::string image = "images/" + sid + ".png";
           write_png(root / image, img);
           Ctx c{{si.rec->name, sp.rec->name, sid}, si.rec->id, sp.rec->id, sid};
           Rng srng = rng.fork("study:" + sid);
           if (general) {
             for (const auto& sec : ss.sections)
-              for (auto& it : section_items(c, sec, section_id(sid, sec.name), image, "none", PromptStyle::Finetune,
-                                            pool_for(sec.name), srng.fork("content:" + sec.name), srng))
+              for (auto& it : for_record(sid, sec.name, [&] {
+                     return section_items(c, sec, section_id(sid, sec.name), image, "none", PromptStyle::Finetune,
+                                          pool_for(sec.name), srng.fork("content:" + sec.name), srng);
+                   }))
                 b.general.push_back(std::move(it));
             prog.tick();
             continue;
@@ -244,8 +260,14 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
                 srng.chance(preset.context_fraction) ? srng.pick(kContextLevels) : std::string("none");
             Rng content = srng.fork("content:" + sec_id);
             Rng ft_rng = srng.fork("ft:" + sec_id), re_rng = srng.fork("re:" + sec_id);
-            auto ft = section_items(c, sec, sec_id, image, context, PromptStyle::Finetune, pool_for(sec.name), content, ft_rng);
-            auto re = section_items(c, sec, sec_id, re_image, context, PromptStyle::Rephrase, pool_for(sec.name), content, re_rng);
+            auto ft = for_record(sid, sec.name, [&] {
+              return section_items(c, sec, sec_id, image, context, PromptStyle::Finetune, pool_for(sec.name), content,
+                                   ft_rng);
+            });
+            auto re = for_record(sid, sec.name, [&] {
+              return section_items(c, sec, sec_id, re_image, context, PromptStyle::Rephrase, pool_for(sec.name),
+                                   content, re_rng);
+            });
             for (size_t i = 0; i < ft.size(); ++i) {
               re[i].source = ft[i].id;
               re[i].id = ft[i].id + "@rephrase";
@@ -259,8 +281,12 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
           const char* levels[3] = {"institution", "patient", "study"};
           for (int k = 0; k < 3; ++k) {
             std::string anchor = section_id(sid, ss.sections[static_cast<size_t>(k)].name);
-            Item ft = identity_item(c, levels[k], anchor, image, PromptStyle::Finetune, b.h, srng);
-            Item re = identity_item(c, levels[k], anchor, re_image, PromptStyle::Rephrase, b.h, srng);
+            Item ft = for_record(sid, "", [&] {
+              return identity_item(c, levels[k], anchor, image, PromptStyle::Finetune, b.h, srng);
+            });
+            Item re = for_record(sid, "", [&] {
+              return identity_item(c, levels[k], anchor, re_image, PromptStyle::Rephrase, b.h, srng);
+            });
             re.source = ft.id;
             re.id = ft.id + "@rephrase";
             b.rephrase[ft.id] = re;
@@ -333,7 +359,8 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
   Json selection = {{"studies_total", sel.studies_total},
                     {"studies_incomplete", sel.studies_incomplete},
                     {"patients_total", sel.patients_total},
-                    {"patients_ineligible", sel.patients_ineligible}};
+                    {"patients_ineligible", sel.patients_ineligible},
+                    {"sections_unusable", sel.sections_unusable}};
   Json m = write_manifest(root, "benchmark", params, inputs, {{"counts", counts}, {"selection", selection}});
   stage.commit();
   return m;

@@ -25,6 +25,19 @@ bool iequals(const std::string& a, const std::string& b) {
   return true;
 }
 
+// A character right after a closing quote. When the quoted field ran over
+// line breaks, the quote that "closed" it most likely opened the next field: the
+// real fault is a quote left open on open_line, so that is the line named.
+[[noreturn]] void stray_after_quote(const std::string& source, long open_line, long line, char c) {
+  const std::string ch = "'" + std::string(1, c) + "'";
+  if (line != open_line)
+    fail(where(source, open_line) + ": unterminated quoted field (the quote opened on line " +
+         std::to_string(open_line) + " runs to line " + std::to_string(line) + ", where " + ch +
+         " follows a quote; a quote inside a quoted field must be doubled)");
+  fail(where(source, line) + ": unexpected character " + ch +
+       " after a closing quote (expected ',' or end of line)");
+}
+
 }  // namespace
 
 int CsvTable::column(const std::string& name) const {
@@ -115,8 +128,7 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
                ": unterminated quoted field (the opening quote on line " +
                std::to_string(open_line) + " is never closed)");
         if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
-          fail(where(source, line) + ": unexpected character '" + std::string(1, text[i]) +
-               "' after a closing quote (expected ',' or end of line)");
+          stray_after_quote(source, open_line, line, text[i]);
       } else {
         while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') field += text[i++];
       }
@@ -143,5 +155,29 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
 }
 
 CsvTable read_csv(const std::filesystem::path& p) { return parse_csv(read_text(p), p.string()); }
+
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t k = 0; k < fields.size(); ++k) {
+    const std::string& f = fields[k];
+    if (k > 0) out += ',';
+    bool quote = f.find_first_of(",\"\r\n") != std::string::npos ||
+                 (!f.empty() && (std::isspace(static_cast<unsigned char>(f.front())) ||
+                                 std::isspace(static_cast<unsigned char>(f.back()))));
+    if (!quote) {
+      out += f;
+      continue;
+    }
+    out += '"';
+    for (char c : f) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  // A record of one empty field would read back as an empty line (skipped).
+  if (fields.size() == 1 && fields[0].empty()) out = "\"\"";
+  return out + "\n";
+}
 
 }  // namespace medforget

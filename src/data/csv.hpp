@@ -32,4 +32,9 @@ struct CsvTable {
 CsvTable parse_csv(const std::string& text, const std::string& source);
 CsvTable read_csv(const std::filesystem::path& p);
 
+// One CSV record with "\n": a field holding a comma, a quote, a line break or
+// leading/trailing space is quoted, its quotes doubled, so parse_csv reads back
+// the same fields (a "\r\n" inside a field reads back as "\n").
+std::string csv_line(const std::vector<std::string>& fields);
+
 }  // namespace medforget

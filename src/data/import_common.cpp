@@ -5,6 +5,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
@@ -24,6 +25,26 @@ void validate(const ImportOptions& o) {
   if (o.min_studies_per_patient < 1)
     fail("import option min_studies_per_patient: expected >= 1, got " +
          std::to_string(o.min_studies_per_patient));
+}
+
+Json import_params(const ImportOptions& o, const std::string& source) {
+  Json j = {{"importer", source},
+            {"image_size", o.image_size},
+            {"seed", o.seed},
+            {"patients_per_institution", o.patients_per_institution}};
+  if (source == "iu-xray") j["iu_studies_per_patient"] = o.iu_studies_per_patient;
+  if (source == "mimic-cxr") j["min_studies_per_patient"] = o.min_studies_per_patient;
+  return j;
+}
+
+void record_input_file(ImportSummary& summary, const std::string& name, const fs::path& p,
+                       const std::string& bytes) {
+  summary.inputs[name] = fs::absolute(p).lexically_normal().string();
+  summary.inputs[name + "_digest"] = sha256_hex(bytes);
+}
+
+void record_input_dir(ImportSummary& summary, const std::string& name, const fs::path& p) {
+  summary.inputs[name] = fs::absolute(p).lexically_normal().string();
 }
 
 void ImportSummary::skip(std::string ref, std::string reason, std::string detail) {
@@ -64,6 +85,7 @@ Json ImportSummary::to_json() const {
   j["patients_eligible"] = patients_eligible;
   j["patients_imported"] = patients_imported;
   j["institutions"] = institutions;
+  j["inputs"] = inputs;
   Json counts = Json::object();
   for (const auto& [reason, n] : reason_counts()) counts[reason] = n;
   j["skipped_counts"] = counts;
@@ -75,6 +97,10 @@ Json ImportSummary::to_json() const {
 }
 
 void finish_import(const ImportSummary& summary, const std::filesystem::path& out_dir) {
+  write_json(out_dir / "import_summary.json", summary.to_json());
+}
+
+void log_import(const ImportSummary& summary, const std::filesystem::path& corpus_dir) {
   log_info(summary.to_string());
   const size_t shown = 10;
   for (size_t i = 0; i < summary.skipped.size() && i < shown; ++i) {
@@ -84,8 +110,7 @@ void finish_import(const ImportSummary& summary, const std::filesystem::path& ou
   }
   if (summary.skipped.size() > shown)
     log_info("  ... " + std::to_string(summary.skipped.size() - shown) +
-             " more skipped studies listed in " + (out_dir / "import_summary.json").string());
-  write_json(out_dir / "import_summary.json", summary.to_json());
+             " more skipped studies listed in " + (corpus_dir / "import_summary.json").string());
 }
 
 void convert_image(const std::filesystem::path& src, const std::filesystem::path& dst, int size) {

@@ -21,6 +21,9 @@ struct ImportOptions {
 };
 // Throws Error naming the first bad option.
 void validate(const ImportOptions& o);
+// The options an importer of `source` ("mimic-cxr" / "iu-xray") uses, with
+// "importer": source: the corpus manifest's params.
+Json import_params(const ImportOptions& o, const std::string& source);
 
 struct SkippedStudy {
   std::string ref;     // report path (MIMIC) or "file:line uid N" (IU)
@@ -38,6 +41,9 @@ struct ImportSummary {
   size_t patients_imported = 0;
   size_t institutions = 0;
   std::vector<SkippedStudy> skipped;  // one entry per study not imported
+  // Every input the import read: absolute paths, and "<name>_digest" (SHA-256
+  // of the bytes parsed) for each input file; the corpus manifest's inputs.
+  Json inputs = Json::object();
 
   void skip(std::string ref, std::string reason, std::string detail = "");
   std::map<std::string, size_t> reason_counts() const;
@@ -46,9 +52,20 @@ struct ImportSummary {
   Json to_json() const;
 };
 
-// Logs the summary (counts plus the first skipped studies with their paths)
-// and writes it to out_dir/import_summary.json.
+// Writes the summary to out_dir/import_summary.json.
 void finish_import(const ImportSummary& summary, const std::filesystem::path& out_dir);
+// Logs the summary (counts plus the first skipped studies with their paths),
+// pointing to corpus_dir/import_summary.json for the rest: call it with the
+// corpus directory's final path, once a staging directory has been renamed.
+void log_import(const ImportSummary& summary, const std::filesystem::path& corpus_dir);
+
+// Records input file `p` as inputs[name] (absolute path) and
+// inputs[name + "_digest"] (SHA-256 of `bytes`, the text the importer parsed).
+void record_input_file(ImportSummary& summary, const std::string& name,
+                       const std::filesystem::path& p, const std::string& bytes);
+// Records input directory `p` as inputs[name] (absolute path).
+void record_input_dir(ImportSummary& summary, const std::string& name,
+                      const std::filesystem::path& p);
 
 // Decodes `src` with OpenCV, converts to 8-bit grayscale, centre-crops to a
 // square, resizes with INTER_AREA to size x size and writes a PNG atomically to

@@ -71,15 +71,19 @@ Corpus import_iu(const fs::path& reports_csv, const fs::path& projections_csv,
                  const fs::path& images_dir, const fs::path& out_dir, const ImportOptions& options,
                  ImportSummary* summary_out) {
   validate(options);
-  CsvTable reports = read_csv(reports_csv);
+  ImportSummary sum;
+  sum.source = "iu-xray";
+  const std::string reports_text = read_text(reports_csv);
+  CsvTable reports = parse_csv(reports_text, reports_csv.string());
   reports.require_columns({"uid", "indication", "findings", "impression"});
-  CsvTable proj = read_csv(projections_csv);
+  const std::string proj_text = read_text(projections_csv);
+  CsvTable proj = parse_csv(proj_text, projections_csv.string());
   proj.require_columns({"uid", "filename", "projection"});
   if (!fs::is_directory(images_dir)) fail(images_dir.string() + ": image directory does not exist");
   const bool has_comparison = reports.has_column("comparison");
-
-  ImportSummary sum;
-  sum.source = "iu-xray";
+  record_input_file(sum, "reports", reports_csv, reports_text);
+  record_input_file(sum, "projections", projections_csv, proj_text);
+  record_input_dir(sum, "images", images_dir);
 
   // Projections per uid.
   std::map<uint64_t, Projections> views;
@@ -122,15 +126,20 @@ Corpus import_iu(const fs::path& reports_csv, const fs::path& projections_csv,
     auto v = views.find(uid);
     bool frontal = v != views.end() && !v->second.frontal.empty();
     bool lateral = v != views.end() && v->second.lateral;
+    // A field may repeat its own header ("INDICATION: Chest pain."); that
+    // header is dropped, or the canonical text would hold it twice.
+    auto field = [&](const std::string& column, const std::string& section) {
+      return strip_own_header(collapse(reports.at(*row, column)), section);
+    };
     std::vector<ReportSection> sections;
     if (frontal) sections.push_back({"EXAMINATION", lateral ? "CHEST (PA AND LAT)" : "CHEST (PA)"});
-    sections.push_back({"INDICATION", collapse(reports.at(*row, "indication"))});
+    sections.push_back({"INDICATION", field("indication", "INDICATION")});
     if (has_comparison) {
-      std::string cmp = collapse(reports.at(*row, "comparison"));
+      std::string cmp = field("comparison", "COMPARISON");
       if (!cmp.empty()) sections.push_back({"COMPARISON", cmp});
     }
-    sections.push_back({"FINDINGS", collapse(reports.at(*row, "findings"))});
-    sections.push_back({"IMPRESSION", collapse(reports.at(*row, "impression"))});
+    sections.push_back({"FINDINGS", field("findings", "FINDINGS")});
+    sections.push_back({"IMPRESSION", field("impression", "IMPRESSION")});
     std::string missing;
     for (const auto& s : sections)
       if (s.text.empty()) missing += (missing.empty() ? "" : ", ") + s.name;

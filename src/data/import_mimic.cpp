@@ -79,11 +79,16 @@ std::vector<fs::path> patient_dirs(const fs::path& files) {
   return out;
 }
 
-std::map<std::string, std::string> read_metadata_dates(const fs::path& root) {
+std::map<std::string, std::string> read_metadata_dates(const fs::path& root, ImportSummary& sum) {
   std::map<std::string, std::string> dates;
   fs::path meta = root / "mimic-cxr-2.0.0-metadata.csv";
-  if (!fs::exists(meta)) return dates;
-  CsvTable t = read_csv(meta);
+  if (!fs::exists(meta)) {
+    sum.inputs["metadata"] = nullptr;  // optional; dates are synthesised
+    return dates;
+  }
+  const std::string text = read_text(meta);
+  record_input_file(sum, "metadata", meta, text);
+  CsvTable t = parse_csv(text, meta.string());
   t.require_columns({"study_id", "StudyDate"});
   for (const auto& row : t.rows) {
     std::string sid = t.at(row, "study_id");
@@ -114,7 +119,8 @@ Corpus import_mimic(const fs::path& root, const fs::path& out_dir, const ImportO
   sum.source = "mimic-cxr";
   auto rel = [&](const fs::path& p) { return p.lexically_relative(root).string(); };
 
-  std::map<std::string, std::string> meta_dates = read_metadata_dates(root);
+  record_input_dir(sum, "root", root);
+  std::map<std::string, std::string> meta_dates = read_metadata_dates(root, sum);
 
   // 1. Scan reports and images, decide study eligibility.
   std::vector<MimicPatient> patients;

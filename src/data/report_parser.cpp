@@ -319,6 +319,25 @@ ParsedReport parse_report(const std::string& text, const std::string& source) {
   return r;
 }
 
+std::string strip_own_header(const std::string& field, const std::string& section) {
+  std::string t = trim(field);
+  for (bool again = true; again;) {
+    again = false;
+    for (const auto& [phrase, canon] : header_synonyms()) {
+      if (canon != section || t.size() < phrase.size()) continue;
+      if (upper(collapse(t.substr(0, phrase.size()))) != phrase) continue;
+      size_t j = phrase.size();
+      // A whole word: "Findings:" strips, "FINDINGSX:" does not.
+      while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+      if (j >= t.size() || t[j] != ':') continue;
+      t = trim(t.substr(j + 1));
+      again = true;  // "INDICATION: INDICATION: x"
+      break;
+    }
+  }
+  return t;
+}
+
 std::string format_report(const std::vector<ReportSection>& sections) {
   std::string out;
   for (const auto& s : sections) {

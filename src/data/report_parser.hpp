@@ -47,6 +47,13 @@ std::optional<std::string> canonical_section_name(const std::string& header);
 // Throws Error naming `source` when no section header is recognised.
 ParsedReport parse_report(const std::string& text, const std::string& source);
 
+// `field` (the text of one report field, e.g. a CSV column holding the
+// indication) without leading headers that name that same section, matched
+// case-insensitively with their colon: ("INDICATION: Cough.", "INDICATION") ->
+// "Cough."; ("History: Cough.", "INDICATION") -> "Cough.". A header of another
+// section ("IMPRESSION: ..." in the findings field) is left in place.
+std::string strip_own_header(const std::string& field, const std::string& section);
+
 // "NAME: text\n" per section in the given order (the canonical layout the
 // importers write); re-parses to the same sections.
 std::string format_report(const std::vector<ReportSection>& sections);

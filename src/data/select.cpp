@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "data/tasks.hpp"
 
 namespace medforget {
 
@@ -13,6 +14,19 @@ struct Candidate {
   const PatientRecord* rec;
   std::vector<std::pair<const StudyRecord*, ParsedReport>> complete;  // studies with the standard four
 };
+
+// Blanks the sections no task can be built from, counting them; the first
+// few are named in the build's notes.
+void leave_out_unusable(ParsedReport& r, const std::string& study, Selection& sel) {
+  const size_t named = 10;
+  for (auto& sec : r.sections) {
+    if (sec.name == "PREAMBLE" || sec.text.empty() || has_task_content(sec.text)) continue;
+    if (++sel.sections_unusable <= named)
+      sel.notes.push_back("study " + study + ", section " + sec.name + ": text '" + sec.text +
+                          "' has no letter or digit to ask about; left out");
+    sec.text.clear();
+  }
+}
 
 SelStudy sample_sections(const StudyRecord* s, const ParsedReport& r, int n, Rng& rng) {
   std::vector<ReportSection> pool;
@@ -55,6 +69,7 @@ Selection select_benchmark(const Corpus& corpus, const DataPreset& preset, uint6
           sel.notes.push_back("study " + s.id + ": no recognisable sections, excluded");
           continue;
         }
+        leave_out_unusable(r, s.id, sel);
         if (!r.has_standard_four()) {
           ++sel.studies_incomplete;
           continue;

@@ -30,6 +30,10 @@ struct Selection {
   std::vector<SelInstitution> finetune, general;
   // Eligibility bookkeeping, reported by `data build` (nothing is dropped silently).
   size_t studies_total = 0, studies_incomplete = 0, patients_total = 0, patients_ineligible = 0;
+  // Non-empty sections left out before sampling because no task can be built
+  // from them (no letter or digit: "___", "."); they count as empty, so a
+  // standard section left out makes its study incomplete.
+  size_t sections_unusable = 0;
   std::vector<std::string> notes;
 };
 

@@ -81,6 +81,11 @@ const std::set<std::string>& stopwords() {
 
 }  // namespace
 
+bool has_task_content(const std::string& section_text) {
+  return std::any_of(section_text.begin(), section_text.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+}
+
 ClozeSpan pick_cloze_span(const std::string& text, Rng& rng) {
   std::string low = lower(text);
   // The first category (in lexicon priority order) with a hit wins; within it
@@ -174,10 +179,13 @@ static int salience(const std::string& sentence) {
 }
 
 std::string classification_key(const std::string& section_text) {
+  if (!has_task_content(section_text))
+    fail("classification: section text '" + section_text + "' has no letter or digit to ask about");
   auto sentences = split_sentences(section_text);
-  if (sentences.empty()) fail("classification: empty section text");
-  if (section_text.size() <= 80 || sentences.size() == 1) {
-    std::string t = section_text;
+  // Short fields are their own key; so is a text whose every sentence is too
+  // short to count as one ("CP", "TB.", "1. 2.").
+  if (section_text.size() <= 80 || sentences.size() <= 1) {
+    const std::string& t = section_text;
     size_t a = t.find_first_not_of(" \t\n"), b = t.find_last_not_of(" \t\n");
     return t.substr(a, b - a + 1);
   }
@@ -187,10 +195,23 @@ std::string classification_key(const std::string& section_text) {
   return sentences[best];
 }
 
+namespace {
+
+// Whether distractor `n` (normalised) contains the correct key `key`
+// (normalised). A short key ("cp", "tb", "a") counts only as whole words: as a
+// substring it would occur in nearly every distractor ("a" in "pleural").
+bool contains_key(const std::string& n, const std::string& key) {
+  if (key.size() >= 4) return n.find(key) != std::string::npos;
+  return (" " + n + " ").find(" " + key + " ") != std::string::npos;
+}
+
+}  // namespace
+
 Choice make_choice(const std::string& correct, const std::string& section_text,
                    const std::vector<std::string>& pool, Rng& rng) {
   std::string norm_text = normalize_text(section_text);
-  std::set<std::string> used{normalize_text(correct)};
+  const std::string norm_correct = normalize_text(correct);
+  std::set<std::string> used{norm_correct};
   std::vector<std::string> candidates = pool;
   rng.shuffle(candidates);
   std::vector<std::string> options{correct};
@@ -199,7 +220,7 @@ Choice make_choice(const std::string& correct, const std::string& section_text,
     std::string n = normalize_text(c);
     if (n.empty() || used.count(n)) continue;
     if (norm_text.find(n) != std::string::npos) continue;  // would also be correct
-    if (n.find(normalize_text(correct)) != std::string::npos) continue;
+    if (contains_key(n, norm_correct)) continue;
     used.insert(n);
     options.push_back(c);
   }

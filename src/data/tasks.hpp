@@ -17,6 +17,11 @@ struct ClozeSpan {
   std::string source;
 };
 
+// Whether a section text can yield the section tasks: it has a letter or digit
+// to blank and to ask about. "___" (a MIMIC de-identification mark) or "." has
+// not; "CP" has. The builder leaves other sections out before sampling.
+bool has_task_content(const std::string& section_text);
+
 // Picks one clinically salient span of `text` (findings, devices, severity,
 // laterality, indication and exam terms; a content word as last resort).
 // Throws Error if the text has no usable word at all.
@@ -24,7 +29,8 @@ ClozeSpan pick_cloze_span(const std::string& text, Rng& rng);
 std::string blank_out(const std::string& text, const ClozeSpan& span);  // span -> "[blank]"
 
 // The option text a classification item asks about: for short fields the whole
-// text, otherwise its most clinically salient sentence.
+// text (an abbreviation such as "CP" included), otherwise its most clinically
+// salient sentence. Throws Error when !has_task_content(section_text).
 std::string classification_key(const std::string& section_text);
 std::vector<std::string> split_sentences(const std::string& text);
 std::string normalize_text(const std::string& s);  // lower-case, collapse non-alphanumerics

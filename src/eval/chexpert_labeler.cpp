@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "core/error.hpp"
 #include "eval/chexpert_lexicon.hpp"
@@ -13,23 +14,37 @@ namespace {
 
 using namespace chexpert;
 using Sentence = std::vector<std::string>;  // lower-case tokens; "," stands for a comma
+using Span = std::pair<size_t, size_t>;     // [begin, end) character offsets in the text
+using Offsets = std::vector<Span>;          // per token of a Sentence
 
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
-std::vector<Sentence> split_sentences(const std::string& text) {
+// Sentences of `text`; `offsets`, when given, receives each token's span.
+std::vector<Sentence> split_sentences(const std::string& text,
+                                      std::vector<Offsets>* offsets = nullptr) {
   std::vector<Sentence> out(1);
+  std::vector<Offsets> offs(1);
   std::string cur;
-  auto flush = [&] {
-    if (!cur.empty()) out.back().push_back(cur);
+  size_t cur_begin = 0;
+  auto push = [&](std::string tok, size_t b, size_t e) {
+    out.back().push_back(std::move(tok));
+    offs.back().push_back({b, e});
+  };
+  auto flush = [&](size_t end) {
+    if (!cur.empty()) push(cur, cur_begin, end);
     cur.clear();
   };
-  auto end_sentence = [&] {
-    flush();
-    if (!out.back().empty()) out.emplace_back();
+  auto end_sentence = [&](size_t end) {
+    flush(end);
+    if (!out.back().empty()) {
+      out.emplace_back();
+      offs.emplace_back();
+    }
   };
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 128 && std::isalnum(c)) {
+      if (cur.empty()) cur_begin = i;
       cur += static_cast<char>(std::tolower(c));
       continue;
     }
@@ -37,34 +52,38 @@ std::vector<Sentence> split_sentences(const std::string& text) {
       case '.':
         // "4.5 cm" is one sentence.
         if (i > 0 && i + 1 < text.size() && is_digit(text[i - 1]) && is_digit(text[i + 1]))
-          flush();
+          flush(i);
         else
-          end_sentence();
+          end_sentence(i);
         break;
       case ';':
       case '!':
       case '?':
       case ':':
-        end_sentence();
+        end_sentence(i);
         break;
       case ',':
-        flush();
-        out.back().push_back(",");
+        flush(i);
+        push(",", i, i + 1);
         break;
       case '\n': {
         // A single newline is a wrapped line; a blank line ends the sentence.
-        flush();
+        flush(i);
         size_t j = i + 1;
         while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) ++j;
-        if (j < text.size() && text[j] == '\n') end_sentence();
+        if (j < text.size() && text[j] == '\n') end_sentence(i);
         break;
       }
       default:
-        flush();
+        flush(i);
     }
   }
-  flush();
-  if (out.back().empty()) out.pop_back();
+  flush(text.size());
+  if (out.back().empty()) {
+    out.pop_back();
+    offs.pop_back();
+  }
+  if (offsets) *offsets = std::move(offs);
   return out;
 }
 
@@ -190,9 +209,15 @@ QualHit find_qualifier(const Attribute& a, const Sentence& s, const std::vector<
 
 constexpr size_t kPostWindow = 8;  // tokens after a mention a post-trigger may start
 
+// A label and the trigger item that gave it (none: Absent, or no trigger).
+struct Cue {
+  MentionLabel label = MentionLabel::Absent;
+  const Item* trigger = nullptr;
+};
+
 // A post-trigger after the mention ending at span_e, in its clause.
-MentionLabel post_label(const std::vector<Item>& items, std::vector<bool>& used, size_t span_e,
-                        size_t n_tokens) {
+Cue post_label(const std::vector<Item>& items, std::vector<bool>& used, size_t span_e,
+               size_t n_tokens) {
   for (size_t j = 0; j < items.size(); ++j) {
     const Item& it = items[j];
     if (it.b < span_e) continue;
@@ -201,48 +226,47 @@ MentionLabel post_label(const std::vector<Item>& items, std::vector<bool>& used,
       case Cat::PostNeg:
       case Cat::BothNeg:
         used[j] = true;  // it negated this mention; it does not also scope forward
-        return MentionLabel::Negative;
+        return {MentionLabel::Negative, &it};
       case Cat::PostUnc:
       case Cat::BothUnc:
-        return MentionLabel::Uncertain;
+        return {MentionLabel::Uncertain, &it};
       case Cat::PreUnc:
         // "Atelectasis is likely." — a pre-trigger that ends the sentence looks back.
-        return it.e == n_tokens ? MentionLabel::Uncertain : MentionLabel::Absent;
+        return it.e == n_tokens ? Cue{MentionLabel::Uncertain, &it} : Cue{};
       case Cat::Breaker:
       case Cat::Pseudo:
       case Cat::PreNeg:
-        return MentionLabel::Absent;
+        return {};
       default:
         continue;  // mentions, subjects, blockers, clause verbs
     }
   }
-  return MentionLabel::Absent;
+  return {};
 }
 
 // The pre-trigger whose scope covers the mention starting at span_b.
-MentionLabel pre_label(const std::vector<Item>& items, const std::vector<bool>& used,
-                       size_t span_b) {
+Cue pre_label(const std::vector<Item>& items, const std::vector<bool>& used, size_t span_b) {
   for (size_t j = items.size(); j-- > 0;) {
     const Item& it = items[j];
     if (it.e > span_b || !it.ph) continue;  // commas keep the scope: lists
     switch (it.ph->cat) {
       case Cat::PreNeg:
-        return MentionLabel::Negative;
+        return {MentionLabel::Negative, &it};
       case Cat::BothNeg:
-        return used[j] ? MentionLabel::Absent : MentionLabel::Negative;
+        return used[j] ? Cue{} : Cue{MentionLabel::Negative, &it};
       case Cat::PreUnc:
       case Cat::BothUnc:
-        return MentionLabel::Uncertain;
+        return {MentionLabel::Uncertain, &it};
       case Cat::Mention:
       case Cat::Other:
       case Cat::Subject:
       case Cat::Blocker:
         continue;
       default:
-        return MentionLabel::Absent;  // breakers, clause verbs, pseudo and post triggers
+        return {};  // breakers, clause verbs, pseudo and post triggers
     }
   }
-  return MentionLabel::Absent;
+  return {};
 }
 
 bool is_negation(Cat c) { return c == Cat::PreNeg || c == Cat::PostNeg || c == Cat::BothNeg; }
@@ -254,7 +278,8 @@ std::string join(const Sentence& s, size_t b, size_t e) {
   return out;
 }
 
-void sentence_mentions(const Sentence& s, size_t si, std::vector<Mention>& out) {
+void sentence_mentions(const Sentence& s, const Offsets& offs, size_t si,
+                       std::vector<Mention>& out) {
   auto items = scan(s);
   std::vector<bool> used(items.size(), false);
   std::vector<bool> stop(s.size(), false);
@@ -289,13 +314,22 @@ void sentence_mentions(const Sentence& s, size_t si, std::vector<Mention>& out) 
           }
       }
     }
-    if (label == MentionLabel::Absent) label = post_label(items, used, e, s.size());
-    if (label == MentionLabel::Absent && !own_clause) label = pre_label(items, used, b);
-    if (label == MentionLabel::Absent) label = MentionLabel::Positive;
-    std::string phrase = join(s, b, e);
-    out.push_back({it.ph->obs, c == Cat::Other, label, phrase, si});
-    if (it.ph->heart_failure && label != MentionLabel::Negative)
-      out.push_back({Observation::Cardiomegaly, false, MentionLabel::Uncertain, phrase, si});
+    Cue cue{label, nullptr};
+    if (cue.label == MentionLabel::Absent) cue = post_label(items, used, e, s.size());
+    if (cue.label == MentionLabel::Absent && !own_clause) cue = pre_label(items, used, b);
+    if (cue.label == MentionLabel::Absent) cue.label = MentionLabel::Positive;
+    // Evidence: the mention with the trigger that decided its label.
+    const Item* t = cue.trigger;
+    size_t eb = t ? std::min(b, t->b) : b, ee = t ? std::max(e, t->e) : e;
+    Mention m{it.ph->obs, c == Cat::Other, cue.label,          join(s, b, e),
+              si,         offs[eb].first,  offs[ee - 1].second};
+    out.push_back(m);
+    if (it.ph->heart_failure && cue.label != MentionLabel::Negative) {
+      m.obs = Observation::Cardiomegaly;
+      m.other = false;
+      m.label = MentionLabel::Uncertain;
+      out.push_back(m);
+    }
   }
 }
 
@@ -305,17 +339,62 @@ int rank(MentionLabel l) {
   return r[static_cast<int>(l)];
 }
 
-bool states_normality(const std::vector<Sentence>& sents) {
+// The first sentence stating normality ("Lungs are clear", "No acute
+// process"), if any.
+std::optional<Span> normality_statement(const std::vector<Sentence>& sents,
+                                        const std::vector<Offsets>& offs) {
   static const std::vector<std::vector<std::string>> pats = [] {
     std::vector<std::vector<std::string>> v;
     for (const auto& p : normality_phrases()) v.push_back(split_words(p));
     return v;
   }();
-  for (const auto& s : sents)
-    for (size_t i = 0; i < s.size(); ++i)
+  for (size_t k = 0; k < sents.size(); ++k)
+    for (size_t i = 0; i < sents[k].size(); ++i)
       for (const auto& p : pats)
-        if (match_at(p, s, i)) return true;
-  return false;
+        if (match_at(p, sents[k], i)) return Span{offs[k].front().first, offs[k].back().second};
+  return std::nullopt;
+}
+
+// The mentions of `text`, with each token's character span.
+std::vector<Mention> mentions_of(const std::string& text, std::vector<Sentence>& sents,
+                                 std::vector<Offsets>& offs) {
+  sents = split_sentences(text, &offs);
+  std::vector<Mention> ms;
+  for (size_t i = 0; i < sents.size(); ++i) sentence_mentions(sents[i], offs[i], i, ms);
+  return ms;
+}
+
+struct Labelled {
+  ChexpertLabels labels;
+  std::array<Span, kNumObservations> evidence{};  // of each label that is not Absent
+};
+
+// CheXpert's aggregation; the evidence of an observation is its first mention
+// with the winning label.
+Labelled aggregate(const std::string& text) {
+  std::vector<Sentence> sents;
+  std::vector<Offsets> offs;
+  std::vector<Mention> ms = mentions_of(text, sents, offs);
+  Labelled out;
+  bool finding = false;
+  for (const auto& m : ms) {
+    bool asserted = m.label == MentionLabel::Positive || m.label == MentionLabel::Uncertain;
+    if (asserted && (m.other || m.obs != Observation::SupportDevices)) finding = true;
+    if (m.other) continue;
+    if (rank(m.label) > rank(out.labels[m.obs])) {
+      out.labels[m.obs] = m.label;
+      out.evidence[static_cast<size_t>(m.obs)] = {m.begin, m.end};
+    }
+  }
+  if (finding) return out;
+  // No Finding: the sentence stating normality, else the first (negated) mention
+  // that makes the text a clinical statement.
+  std::optional<Span> normal = normality_statement(sents, offs);
+  if (!normal && ms.empty()) return out;
+  out.labels[Observation::NoFinding] = MentionLabel::Positive;
+  out.evidence[static_cast<size_t>(Observation::NoFinding)] =
+      normal ? *normal : Span{ms.front().begin, ms.front().end};
+  return out;
 }
 
 }  // namespace
@@ -340,26 +419,21 @@ Json ChexpertLabels::to_json() const {
 }
 
 std::vector<Mention> find_mentions(const std::string& text) {
-  std::vector<Mention> out;
-  auto sents = split_sentences(text);
-  for (size_t i = 0; i < sents.size(); ++i) sentence_mentions(sents[i], i, out);
-  return out;
+  std::vector<Sentence> sents;
+  std::vector<Offsets> offs;
+  return mentions_of(text, sents, offs);
 }
 
-ChexpertLabels label_report(const std::string& text) {
-  auto sents = split_sentences(text);
-  std::vector<Mention> ms;
-  for (size_t i = 0; i < sents.size(); ++i) sentence_mentions(sents[i], i, ms);
-  ChexpertLabels out;
-  bool finding = false;
-  for (const auto& m : ms) {
-    bool asserted = m.label == MentionLabel::Positive || m.label == MentionLabel::Uncertain;
-    if (asserted && (m.other || m.obs != Observation::SupportDevices)) finding = true;
-    if (m.other) continue;
-    if (rank(m.label) > rank(out[m.obs])) out[m.obs] = m.label;
+ChexpertLabels label_report(const std::string& text) { return aggregate(text).labels; }
+
+std::vector<FindingEvidence> label_evidence(const std::string& text) {
+  Labelled l = aggregate(text);
+  std::vector<FindingEvidence> out;
+  for (Observation o : all_observations()) {
+    if (l.labels[o] == MentionLabel::Absent) continue;
+    auto [b, e] = l.evidence[static_cast<size_t>(o)];
+    out.push_back({o, l.labels[o], b, e, text.substr(b, e - b)});
   }
-  if (!finding && (!ms.empty() || states_normality(sents)))
-    out[Observation::NoFinding] = MentionLabel::Positive;
   return out;
 }
 

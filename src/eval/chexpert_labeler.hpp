@@ -59,10 +59,26 @@ struct Mention {
   MentionLabel label = MentionLabel::Positive;
   std::string phrase;  // the matched tokens, space-joined
   size_t sentence = 0;
+  // The evidence: [begin, end) byte offsets in the text of the mention and the
+  // trigger that decided its label ("No pleural effusion", "heart is normal").
+  size_t begin = 0, end = 0;
 };
 
 std::vector<Mention> find_mentions(const std::string& text);
 ChexpertLabels label_report(const std::string& text);
+
+// One label of label_report with the text that decided it.
+struct FindingEvidence {
+  Observation obs = Observation::NoFinding;
+  MentionLabel label = MentionLabel::Positive;
+  size_t begin = 0, end = 0;  // [begin, end) byte offsets into the labelled text
+  std::string text;           // the text at those offsets
+};
+// label_report's labels that are not Absent, in Observation order, each with
+// its evidence: the first mention (with its trigger) carrying the winning
+// label; for No Finding the sentence stating normality ("Lungs are clear"),
+// else the first mention (all negated) that makes the text a clinical statement.
+std::vector<FindingEvidence> label_evidence(const std::string& text);
 
 // Normalised content terms for sections without findings: lower-cased
 // alphanumeric tokens in text order, with synonyms folded ("posteroanterior" ->

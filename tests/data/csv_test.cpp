@@ -71,6 +71,30 @@ TEST(Csv, UnterminatedQuoteNamesFileAndLine) {
   EXPECT_NE(m.find("unterminated"), std::string::npos) << m;
 }
 
+// A quote left open mid-file swallows the line break; the next quote in the
+// file then "closes" it one line later. The line named is where it opened.
+TEST(Csv, UnterminatedQuoteMidFileNamesTheLineWhereItOpened) {
+  std::string m = error_of("uid,findings\n1,ok\n2,\"never closed\n3,\"more\"\n4,fine\n", "reports.csv");
+  EXPECT_NE(m.find("reports.csv:3:"), std::string::npos) << m;
+  EXPECT_EQ(m.find("reports.csv:4"), std::string::npos) << m;
+  EXPECT_NE(m.find("unterminated"), std::string::npos) << m;
+  EXPECT_NE(m.find("opened on line 3"), std::string::npos) << m;
+  // CRLF files count lines the same way.
+  m = error_of("uid,findings\r\n1,ok\r\n2,\"never closed\r\n3,\"more\"\r\n", "crlf.csv");
+  EXPECT_NE(m.find("crlf.csv:3:"), std::string::npos) << m;
+}
+
+TEST(Csv, CsvLineReadsBackTheSameFields) {
+  std::vector<std::string> a{"1", "No effusion, pneumothorax", "say \"no\"", "two\nlines", ""};
+  std::vector<std::string> b{"", "plain", " padded ", "x", "y"};
+  std::string text = csv_line({"a", "b", "c", "d", "e"}) + csv_line(a) + csv_line(b);
+  EXPECT_EQ(csv_line(a), "1,\"No effusion, pneumothorax\",\"say \"\"no\"\"\",\"two\nlines\",\n");
+  CsvTable t = parse_csv(text, "w.csv");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0].fields, a);
+  EXPECT_EQ(t.rows[1].fields, b);
+}
+
 TEST(Csv, WrongColumnCountNamesLine) {
   std::string m = error_of("a,b,c\n1,2,3\n4,5\n", "x.csv");
   EXPECT_NE(m.find("x.csv:3"), std::string::npos) << m;

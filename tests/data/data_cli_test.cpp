@@ -4,6 +4,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/digest.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "test_util.hpp"
@@ -69,4 +70,47 @@ TEST(DataCli, ImportsIuXrayAndBuildsABenchmark) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("findings"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(t / "c2"));
+}
+
+// The corpus manifest records every input (with digests of the input files)
+// and every option; the log names the summary at the corpus's final path, not
+// at the staging directory that was renamed.
+TEST(DataCli, ImportManifestRecordsEveryInputAndTheLogNamesTheFinalPath) {
+  test::TempDir t;
+  fs::create_directories(t / "img");
+  std::string reports = "uid,indication,findings,impression\n";
+  std::string proj = "uid,filename,projection\n";
+  for (int u = 1; u <= 20; ++u) {
+    // uids 9..20 have no findings: 12 skipped studies, more than the log lists.
+    reports += std::to_string(u) + ",Cough.," + (u <= 8 ? "Clear lungs." : "") + ",Normal.\n";
+    std::string name = "CXR" + std::to_string(u) + ".png";
+    proj += std::to_string(u) + "," + name + ",Frontal\n";
+    cv::imwrite((t / "img" / name).string(), cv::Mat(40, 40, CV_8UC1, cv::Scalar(9 * u)));
+  }
+  write_atomic(t / "reports.csv", reports);
+  write_atomic(t / "proj.csv", proj);
+  // The log lines are info lines: make sure they are not silenced.
+  auto r = test::run_command("MEDFORGET_QUIET=0 " + std::string(MEDFORGET_BIN) + " data import-iu --reports " +
+                             (t / "reports.csv").string() + " --projections " + (t / "proj.csv").string() +
+                             " --images " + (t / "img").string() + " --out " + (t / "corpus").string() +
+                             " --image-size 32 --studies-per-patient 2 --patients-per-institution 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 more skipped studies listed in " + (t / "corpus" / "import_summary.json").string()),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find(".tmp-"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(t / "corpus" / "import_summary.json"));
+
+  Json m = read_json(t / "corpus" / "manifest.json");
+  EXPECT_EQ(m["params"]["importer"], "iu-xray");
+  EXPECT_EQ(m["params"]["image_size"], 32);
+  EXPECT_EQ(m["params"]["seed"], 1);
+  EXPECT_EQ(m["params"]["patients_per_institution"], 2);
+  EXPECT_EQ(m["params"]["iu_studies_per_patient"], 2);
+  const Json& in = m["inputs"];
+  EXPECT_EQ(in["reports"], fs::absolute(t / "reports.csv").string());
+  EXPECT_EQ(in["reports_digest"], sha256_file(t / "reports.csv"));
+  EXPECT_EQ(in["projections"], fs::absolute(t / "proj.csv").string());
+  EXPECT_EQ(in["projections_digest"], sha256_file(t / "proj.csv"));
+  EXPECT_EQ(in["images"], fs::absolute(t / "img").string());
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "../test_util.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
@@ -489,6 +490,85 @@ TEST(ImportIu, CorruptImageIsNamed) {
   fs::remove(g.images() / img_name(4, 1001));
   m = iu_error(g, tmp / "out2");
   EXPECT_NE(m.find(img_name(4, 1001)), std::string::npos) << m;
+}
+
+// A field that repeats its own header is imported without it; a field that
+// holds another section's header is still ambiguous.
+TEST(ImportIu, FieldRepeatingItsOwnHeaderIsStripped) {
+  test::TempDir tmp;
+  IuFixture f{tmp / "iu"};
+  std::string rep = "uid,indication,comparison,findings,impression\n"
+                    "1,\"INDICATION: Chest pain.\",None.,The heart is normal.,No acute disease.\n"
+                    "2,Cough.,COMPARISON: None.,\"Findings: Lungs are clear.\",Normal.\n"
+                    "3,Fever.,,Clear.,\"IMPRESSION: IMPRESSION: Normal chest.\"\n"
+                    "4,Dyspnea.,,\"IMPRESSION: clear\",Normal.\n"
+                    "5,\"INDICATION:\",,Clear.,Normal.\n";
+  std::string proj = "uid,filename,projection\n";
+  for (int uid = 1; uid <= 5; ++uid) {
+    proj += std::to_string(uid) + "," + img_name(uid, 1001) + ",Frontal\n";
+    write_image(f.images() / img_name(uid, 1001));
+  }
+  write_atomic(f.reports(), rep);
+  write_atomic(f.projections(), proj);
+  ImportOptions o = small_options();
+  o.iu_studies_per_patient = 1;
+  o.patients_per_institution = 1;
+  ImportSummary sum;
+  Corpus c = import_iu(f.reports(), f.projections(), f.images(), tmp / "out", o, &sum);
+  ASSERT_EQ(c.institutions.size(), 3u) << sum.to_string();
+  auto text = [&](size_t i) { return c.institutions[i].patients.at(0).studies.at(0).report_text; };
+  EXPECT_EQ(text(0),
+            "EXAMINATION: CHEST (PA)\nINDICATION: Chest pain.\nCOMPARISON: None.\n"
+            "FINDINGS: The heart is normal.\nIMPRESSION: No acute disease.\n");
+  EXPECT_EQ(text(1),
+            "EXAMINATION: CHEST (PA)\nINDICATION: Cough.\nCOMPARISON: None.\n"
+            "FINDINGS: Lungs are clear.\nIMPRESSION: Normal.\n");
+  EXPECT_EQ(parse_report(text(2), "uid 3").get("IMPRESSION"), "Normal chest.");
+  auto counts = sum.reason_counts();
+  EXPECT_EQ(counts["ambiguous section text"], 1u);  // uid 4
+  EXPECT_EQ(counts["missing sections"], 1u);        // uid 5: nothing after the header
+  EXPECT_EQ(sum.skipped.size(), 2u);
+}
+
+TEST(ImportIu, SummaryRecordsEveryInputWithDigests) {
+  test::TempDir tmp;
+  IuFixture f = build_iu(tmp / "iu");
+  ImportSummary sum;
+  import_iu(f.reports(), f.projections(), f.images(), tmp / "out", small_options(), &sum);
+  EXPECT_EQ(sum.inputs["reports"], fs::absolute(f.reports()).string());
+  EXPECT_EQ(sum.inputs["reports_digest"], sha256_file(f.reports()));
+  EXPECT_EQ(sum.inputs["projections"], fs::absolute(f.projections()).string());
+  EXPECT_EQ(sum.inputs["projections_digest"], sha256_file(f.projections()));
+  EXPECT_EQ(sum.inputs["images"], fs::absolute(f.images()).string());
+  EXPECT_EQ(read_json(tmp / "out" / "import_summary.json")["inputs"], sum.inputs);
+  Json p = import_params(small_options(), sum.source);
+  EXPECT_EQ(p["importer"], "iu-xray");
+  EXPECT_EQ(p["image_size"], 16);
+  EXPECT_EQ(p["patients_per_institution"], 8);
+  EXPECT_EQ(p["iu_studies_per_patient"], 4);
+  EXPECT_EQ(p["seed"], 1);
+}
+
+TEST(ImportMimic, SummaryRecordsInputsWithDigests) {
+  test::TempDir tmp;
+  MimicTree t{tmp / "mimic"};
+  for (int k = 0; k < 4; ++k) t.add(1, 50000100L + k);
+  ImportOptions o = small_options();
+  o.patients_per_institution = 1;
+  ImportSummary sum;
+  import_mimic(t.root, tmp / "a", o, &sum);
+  EXPECT_EQ(sum.inputs["root"], fs::absolute(t.root).string());
+  EXPECT_TRUE(sum.inputs["metadata"].is_null()) << sum.inputs.dump();
+  fs::path meta = t.root / "mimic-cxr-2.0.0-metadata.csv";
+  write_atomic(meta, std::string("dicom_id,study_id,StudyDate\nd1,50000100,21800506\n"));
+  import_mimic(t.root, tmp / "b", o, &sum);
+  EXPECT_EQ(sum.inputs["metadata"], fs::absolute(meta).string());
+  EXPECT_EQ(sum.inputs["metadata_digest"], sha256_file(meta));
+  Json p = import_params(o, sum.source);
+  EXPECT_EQ(p["importer"], "mimic-cxr");
+  EXPECT_EQ(p["min_studies_per_patient"], 4);
+  EXPECT_EQ(p["patients_per_institution"], 1);
+  EXPECT_FALSE(p.contains("iu_studies_per_patient"));
 }
 
 }  // namespace

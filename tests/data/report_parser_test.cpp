@@ -404,5 +404,24 @@ TEST(ReportParser, FormatRoundTrips) {
   EXPECT_EQ(sections_of(back), sections_of(r));
 }
 
+// A field that repeats its own header (an IU indication column holding
+// "INDICATION: ...") loses that header, and only that one.
+TEST(ReportParser, StripOwnHeader) {
+  EXPECT_EQ(strip_own_header("INDICATION: Chest pain.", "INDICATION"), "Chest pain.");
+  EXPECT_EQ(strip_own_header("  Indication : Chest pain.", "INDICATION"), "Chest pain.");
+  EXPECT_EQ(strip_own_header("indication:cough", "INDICATION"), "cough");
+  EXPECT_EQ(strip_own_header("Clinical history: smoker", "INDICATION"), "smoker");
+  EXPECT_EQ(strip_own_header("INDICATION: INDICATION: CP", "INDICATION"), "CP");
+  EXPECT_EQ(strip_own_header("Findings: Clear lungs.", "FINDINGS"), "Clear lungs.");
+  EXPECT_EQ(strip_own_header("Conclusion: Normal.", "IMPRESSION"), "Normal.");
+  EXPECT_EQ(strip_own_header("INDICATION:", "INDICATION"), "");
+  // Another section's header, a header word without a colon, or a longer word stay.
+  EXPECT_EQ(strip_own_header("IMPRESSION: Normal.", "FINDINGS"), "IMPRESSION: Normal.");
+  EXPECT_EQ(strip_own_header("Indication of heart failure.", "INDICATION"),
+            "Indication of heart failure.");
+  EXPECT_EQ(strip_own_header("Findingsx: a", "FINDINGS"), "Findingsx: a");
+  EXPECT_EQ(strip_own_header("Cough. INDICATION: x", "INDICATION"), "Cough. INDICATION: x");
+}
+
 }  // namespace
 }  // namespace medforget

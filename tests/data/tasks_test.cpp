@@ -67,6 +67,29 @@ TEST(Classification, ExactlyOneCorrectOption) {
   EXPECT_THROW(make_choice("A.", "A.", {"B.", "C."}, rng), Error);
 }
 
+// An imported section can be as short as an abbreviation: it is its own
+// classification key and cloze span, and a short key keeps its distractors
+// unless they contain it as a whole word.
+TEST(Classification, AbbreviationSectionsYieldTheirTasks) {
+  EXPECT_EQ(classification_key("CP"), "CP");
+  EXPECT_EQ(classification_key(" TB. "), "TB.");
+  EXPECT_TRUE(has_task_content("CP"));
+  EXPECT_FALSE(has_task_content("___"));
+  EXPECT_FALSE(has_task_content(" . "));
+  EXPECT_THROW(classification_key("___"), Error);
+  Rng rng(3);
+  EXPECT_EQ(pick_cloze_span("CP", rng).text(), "CP");
+  const std::vector<std::string> pool{"Evaluate for pneumonia.", "Shortness of breath.",
+                                      "Fever and productive cough.", "Preoperative evaluation.",
+                                      "Chest pain, rule out acute process.", "CP, a follow-up."};
+  for (const char* key : {"A", "CP"}) {
+    Choice c = make_choice(key, key, pool, rng);
+    ASSERT_EQ(c.options.size(), 4u) << key;
+    EXPECT_EQ(c.options[static_cast<size_t>(c.answer_index)], key);
+    for (const auto& o : c.options) EXPECT_NE(o, "CP, a follow-up.") << key;  // holds the key as a word
+  }
+}
+
 TEST(Prompts, FinetuneAndRephraseTemplatesAreDisjoint) {
   std::set<std::string> ft, re;
   for (int s = 0; s < 200; ++s) {

@@ -301,3 +301,56 @@ TEST(KeyTerms, NormalisesAndFoldsSynonyms) {
   EXPECT_EQ(key_terms("No prior studies."), (std::vector<std::string>{"no", "prior", "study"}));
   EXPECT_TRUE(key_terms("the of and .").empty());
 }
+
+namespace {
+
+std::map<O, FindingEvidence> evidence_of(const std::string& text) {
+  std::map<O, FindingEvidence> m;
+  for (const auto& e : label_evidence(text)) m[e.obs] = e;
+  return m;
+}
+
+}  // namespace
+
+// Each label comes with the text that decided it: the mention and its trigger,
+// as byte offsets into the text and as the text at those offsets.
+TEST(ChexpertLabeler, EvidenceSpansNameTheTextThatDecidedEachLabel) {
+  const std::string text =
+      "Heart size is normal. No pleural effusion or\npneumothorax.\n\n"
+      "The left effusion has resolved. Possible right lower lobe pneumonia.";
+  auto ev = evidence_of(text);
+  ChexpertLabels labels = label_report(text);
+  for (O o : all_observations()) {
+    ASSERT_EQ(ev.count(o) == 1, labels[o] != L::Absent) << observation_key(o);
+    if (!ev.count(o)) continue;
+    const FindingEvidence& e = ev[o];
+    EXPECT_EQ(mention_label_name(e.label), mention_label_name(labels[o])) << observation_key(o);
+    ASSERT_LE(e.begin, e.end);
+    ASSERT_LE(e.end, text.size());
+    EXPECT_EQ(text.substr(e.begin, e.end - e.begin), e.text) << observation_key(o);
+  }
+  EXPECT_EQ(ev[O::Cardiomegaly].text, "Heart size is normal");
+  EXPECT_EQ(ev[O::Cardiomegaly].begin, 0u);
+  EXPECT_EQ(ev[O::PleuralEffusion].label, L::Negative);
+  EXPECT_EQ(ev[O::PleuralEffusion].text, "No pleural effusion");  // the first negative mention
+  EXPECT_EQ(ev[O::PleuralEffusion].begin, 22u);
+  EXPECT_EQ(ev[O::Pneumothorax].text, "No pleural effusion or\npneumothorax");  // one scope over a list
+  EXPECT_EQ(ev[O::Pneumonia].label, L::Uncertain);
+  EXPECT_EQ(ev[O::Pneumonia].text, "Possible right lower lobe pneumonia");
+  EXPECT_FALSE(ev.count(O::NoFinding));  // pneumonia is uncertain
+
+  // A post-trigger is part of the evidence; No Finding cites the normality statement.
+  ev = evidence_of("Lungs are clear. The effusion has resolved.");
+  EXPECT_EQ(ev[O::PleuralEffusion].text, "effusion has resolved");
+  ASSERT_TRUE(ev.count(O::NoFinding));
+  EXPECT_EQ(ev[O::NoFinding].label, L::Positive);
+  EXPECT_EQ(ev[O::NoFinding].text, "Lungs are clear");
+  // Offsets are bytes: text before a mention may be multi-byte UTF-8.
+  const std::string utf8 = "Befund (Größe normal): small left pneumothorax.";
+  ev = evidence_of(utf8);
+  ASSERT_TRUE(ev.count(O::Pneumothorax));
+  EXPECT_EQ(utf8.substr(ev[O::Pneumothorax].begin, ev[O::Pneumothorax].end - ev[O::Pneumothorax].begin),
+            "pneumothorax");
+  EXPECT_TRUE(label_evidence("").empty());
+  EXPECT_TRUE(label_evidence("CHEST (PA AND LAT)").empty());
+}
