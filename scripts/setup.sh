@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libtorch-dev libopenblas0-pthread libopenblas0-openmp
-      libsentencepiece-dev sentencepiece
+      libsentencepiece-dev sentencepiece libicu-dev
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev
       chromium)  # headless browser for scripts/check_report_render.sh
