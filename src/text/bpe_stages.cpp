@@ -438,6 +438,9 @@ void PreTokenizer::split(std::string_view segment, std::vector<std::string>& wor
     if (step->re) {
       UErrorCode st = U_ZERO_ERROR;
       m.reset(step->re->matcher(st));
+      // No cap on the backtracking stack: ICU's default (8 MB) overflows on long
+      // whitespace runs, e.g. "\s+(?!\S)" over a million spaces.
+      if (U_SUCCESS(st)) m->setStackLimit(0, st);
       if (U_FAILURE(st)) fail(std::string("cannot create a regex matcher: ") + u_errorName(st));
     }
     next.clear();

@@ -179,6 +179,16 @@ TEST(BpeTokenizer, RepeatedEncodingsAgreeWithTheWordCache) {
   EXPECT_EQ(t.decode(first), text);
 }
 
+TEST(BpeTokenizer, LongWhitespaceRunsSplitWithoutRegexStackOverflow) {
+  // "\s+(?!\S)" backtracks over the whole run; ICU's default stack limit overflows here.
+  const std::string text = std::string(1000000, ' ') + "x";
+  const std::vector<int> ids = tiny().encode(text);
+  // 999,999 spaces (499,999 ĠĠ and a Ġ), then " x" (Ġ, x), as Hugging Face's tokenizers gives.
+  ASSERT_EQ(ids.size(), 500002u);
+  EXPECT_EQ(std::vector<int>(ids.end() - 4, ids.end()), (std::vector<int>{267, ' ', ' ', 'x'}));
+  EXPECT_EQ(tiny().decode(ids), text);
+}
+
 TEST(BpeTokenizer, ModelByteFallbackAndUnknownToken) {
   // A BPE without ByteLevel: characters outside the vocabulary become <0xXX> tokens
   // where all their bytes have one, else the unk token.
