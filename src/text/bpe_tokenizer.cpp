@@ -41,26 +41,27 @@ class TokenTrie {
     nodes_[static_cast<size_t>(n)].token = token;
     first_[static_cast<unsigned char>(s[0])] = true;
   }
-  // The leftmost match starting at or after `from`, longest at its start:
-  // {begin, end, token}, or token -1 when none.
-  std::array<long, 3> find(std::string_view text, size_t from) const {
+  struct Match {
+    size_t begin = 0, end = 0;
+    int token = -1;  // index into the added tokens; -1: no match
+  };
+  // The leftmost match starting at or after `from`, the longest one at its start.
+  Match find(std::string_view text, size_t from) const {
     for (size_t i = from; i < text.size(); ++i) {
       if (!first_[static_cast<unsigned char>(text[i])]) continue;
+      Match best;
       int n = 0;
-      long best_end = -1, best_token = -1;
       for (size_t j = i; j < text.size(); ++j) {
         const auto& next = nodes_[static_cast<size_t>(n)].next;
         auto it = next.find(static_cast<unsigned char>(text[j]));
         if (it == next.end()) break;
         n = it->second;
-        if (nodes_[static_cast<size_t>(n)].token >= 0) {
-          best_end = static_cast<long>(j + 1);
-          best_token = nodes_[static_cast<size_t>(n)].token;
-        }
+        if (nodes_[static_cast<size_t>(n)].token >= 0)
+          best = Match{i, j + 1, nodes_[static_cast<size_t>(n)].token};
       }
-      if (best_token >= 0) return {static_cast<long>(i), best_end, best_token};
+      if (best.token >= 0) return best;
     }
-    return {-1, -1, -1};
+    return Match{};
   }
 
  private:
@@ -137,11 +138,11 @@ std::vector<Segment> BpeTokenizer::Impl::find_added(std::string_view s, const To
   }
   size_t done = 0, from = 0;
   while (from < s.size()) {
-    const auto [b, e, tok] = trie.find(s, from);
-    if (tok < 0) break;
-    size_t start = static_cast<size_t>(b), stop = static_cast<size_t>(e);
+    const TokenTrie::Match match = trie.find(s, from);
+    if (match.token < 0) break;
+    size_t start = match.begin, stop = match.end;
     from = stop;  // the next match is searched after this one, taken or not
-    const BpeAddedToken& t = added[static_cast<size_t>(tok)];
+    const BpeAddedToken& t = added[static_cast<size_t>(match.token)];
     if (!parse_special && t.special) continue;
     if (t.single_word) {
       const bool start_space = start == 0 || !is_word_char(decode_at(s, prev_char(s, start)));
@@ -160,7 +161,7 @@ std::vector<Segment> BpeTokenizer::Impl::find_added(std::string_view s, const To
     if (t.rstrip)
       while (stop < s.size() && is_space(decode_at(s, stop))) stop += char_len(s, stop);
     if (done < start) out.push_back(Segment{done, start, -1});
-    out.push_back(Segment{start, stop, static_cast<int>(tok)});
+    out.push_back(Segment{start, stop, match.token});
     done = stop;
     from = std::max(from, stop);
   }
