@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "core/json.hpp"
 #include "model/image_processor.hpp"
+#include "model/hf_fixtures.hpp"
 #include "model/safetensors.hpp"
 #include "test_util.hpp"
 
@@ -16,14 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kFixtures = fs::path(MEDFORGET_SOURCE_DIR) / "tests/fixtures/hf";
-
-template <class T>
-std::vector<T> values(const RawTensor& t) {
-  std::vector<T> v(t.data.size() / sizeof(T));
-  std::memcpy(v.data(), t.data.data(), t.data.size());
-  return v;
-}
+const fs::path kFixtures = test::kHfFixtures;
+using test::values;
 
 }  // namespace
 

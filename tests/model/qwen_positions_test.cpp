@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <set>
 
 #include "core/json.hpp"
 #include "model/qwen_positions.hpp"
+#include "model/hf_fixtures.hpp"
 #include "model/safetensors.hpp"
 #include "test_util.hpp"
 
@@ -18,14 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kFixtures = fs::path(MEDFORGET_SOURCE_DIR) / "tests/fixtures/hf";
-
-template <class T>
-std::vector<T> values(const RawTensor& t) {
-  std::vector<T> v(t.data.size() / sizeof(T));
-  std::memcpy(v.data(), t.data.data(), t.data.size());
-  return v;
-}
+const fs::path kFixtures = test::kHfFixtures;
+using test::values;
 
 std::vector<GridThw> grids_of(const RawTensor& t) {
   auto v = values<int64_t>(t);
