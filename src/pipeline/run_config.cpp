@@ -92,8 +92,14 @@ RunVariant variant_from(const Json& j, const std::string& where) {
       fail(where + ": unknown field '" + k + "' (expected name, method, label, options)");
   if (!j.contains("method") || !j["method"].is_string()) fail(where + ": field 'method' missing or not a string");
   v.method = j["method"];
-  v.name = j.value("name", v.method);
-  v.label = j.value("label", method_display_name(v.name));
+  auto optional_string = [&](const char* key, const std::string& absent) {
+    auto it = j.find(key);
+    if (it == j.end()) return absent;
+    if (!it->is_string()) fail(where + ": field '" + key + "' must be a string, got " + it->dump());
+    return it->get<std::string>();
+  };
+  v.name = optional_string("name", v.method);
+  v.label = optional_string("label", method_display_name(v.name));
   v.options = j.value("options", Json::object());
   if (!v.options.is_object()) fail(where + ".options: expected an object");
   return v;
