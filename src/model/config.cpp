@@ -94,6 +94,11 @@ void ModelConfig::validate() const {
     if (v.image_size % v.patch_size != 0)
       errs.push_back("'vision_config.image_size' " + std::to_string(v.image_size) +
                      " is not divisible by 'vision_config.patch_size' " + std::to_string(v.patch_size));
+    // num_patches() squares patches_per_side() in an int: refuse what does not fit
+    // before any accessor computes it.
+    else if (int64_t{v.patches_per_side()} * v.patches_per_side() > std::numeric_limits<int>::max())
+      errs.push_back("'vision_config.image_size'/'vision_config.patch_size' = " +
+                     std::to_string(v.patches_per_side()) + " patches per side: too many patches for one image");
     else if (v.spatial_merge_size > 0 && v.patches_per_side() % v.spatial_merge_size != 0)
       errs.push_back("patches per side ('vision_config.image_size'/'vision_config.patch_size' = " +
                      std::to_string(v.patches_per_side()) + ") is not divisible by 'vision_config.spatial_merge_size' " +
