@@ -116,8 +116,11 @@ Corpus load_corpus(const std::filesystem::path& dir) {
         check_relative_path(s.image, where(sctx.file, 0, "image"));
         s.source_ref = get_string(sj, "source_ref", sctx);
         for (const auto& fj : get_array(sj, "findings", sctx)) s.findings.push_back(finding_from_json(fj, sctx));
-        if (!std::filesystem::exists(dir / s.image))
-          fail(where(sctx.file, 0, "image") + ": image file '" + (dir / s.image).string() + "' is missing");
+        // The error_code form: a path the system refuses (longer than PATH_MAX) is missing too.
+        std::error_code ec;
+        if (!std::filesystem::exists(dir / s.image, ec))
+          fail(where(sctx.file, 0, "image") + ": image file '" + (dir / s.image).string() + "' is missing" +
+               (ec ? " (" + ec.message() + ")" : ""));
         p.studies.push_back(std::move(s));
       }
       in.patients.push_back(std::move(p));
