@@ -155,7 +155,7 @@ TEST(RunCli, BadConfigurationFailsBeforeAnyWork) {
   test::expect_contains(r.output, "excludes");
   r = test::run_cli("run --preset tiny --jobs 0 --out " + (t / "out").string());
   EXPECT_NE(r.exit_code, 0);
-  test::expect_contains(r.output, "--jobs");
+  test::expect_contains(r.output, "jobs must be >= 1");
   EXPECT_FALSE(fs::exists(t / "out"));
 }
 
