@@ -76,17 +76,10 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--stop-after", a.train.stop_after, "Stop after this many steps, as if killed (for tests)");
   cmd->add_flag("--force", a.force, "Replace a medforget directory of another kind at --out");
   cmd->callback([cmd] {
-    for (const char* o : {"--epochs", "--lr", "--batch-size", "--vocab-size"})  // 0 is no longer "the default"
-      if (cmd->count(o)) {
-        std::string name = std::string(o + 2);
-        for (auto& ch : name) ch = ch == '-' ? '_' : ch;
-        const double v = name == "epochs" ? a.train.epochs : name == "lr" ? a.train.lr
-                         : name == "batch_size" ? a.train.batch_size : a.vocab_size;
-        check_option("finetune", name, v);
-      }
     model_preset(a.preset);  // fails early on an unknown preset
-    preset_defaults(a, *cmd);
+    preset_defaults(a, *cmd);  // only what was not given: a 0 given stays 0 and is refused below
     validate_train_options("finetune", a.train);
+    check_option("finetune", "vocab_size", a.vocab_size);
     OutputLock lock = claim_output(a.out, {"finetune", "checkpoint", {a.bench, a.tokenizer}, a.force});
     torch::Device device = parse_device(a.device);
     std::filesystem::path bench = a.bench, out = a.out;

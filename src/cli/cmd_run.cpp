@@ -130,10 +130,6 @@ std::string preset_fitting(const std::string& dir, uint64_t seed) {
   fail("run --corpus " + dir + ": the corpus cannot fill even the 'tiny' benchmark: " + why);
 }
 
-bool names_field(const std::string& config, const char* field) {
-  return !config.empty() && std::filesystem::exists(config) && read_json(config).contains(field);
-}
-
 // A run on a user's corpus: its digest (part of the data stage's key, so a changed
 // corpus makes the benchmark and everything after it again) and a check that the
 // chosen preset fits it, before any work.
@@ -150,9 +146,12 @@ void plan_corpus(RunConfig& c) {
 void execute(const RunArgs& a, bool grid) {
   check_option(grid ? "grid" : "run", "jobs", a.jobs);
   std::string chosen = a.preset;
-  if (!a.corpus.empty() && chosen.empty() && !names_field(a.config, "preset")) {
-    const uint64_t seed = names_field(a.config, "seed") ? read_json(a.config).at("seed").get<uint64_t>() : 1;
-    chosen = preset_fitting(std::filesystem::absolute(a.corpus).lexically_normal().string(), seed);
+  if (!a.corpus.empty() && chosen.empty()) {
+    const Json cfg = a.config.empty() || !std::filesystem::is_regular_file(a.config) ? Json::object() : read_json(a.config);
+    const Json seed = cfg.value("seed", Json(1));  // a bad one is refused, naming the field, by apply_config
+    if (!cfg.contains("preset"))
+      chosen = preset_fitting(std::filesystem::absolute(a.corpus).lexically_normal().string(),
+                              seed.is_number_unsigned() ? seed.get<uint64_t>() : 1);
   }
   std::string preset = chosen.empty() ? (grid ? "paper" : "small") : chosen;
   RunConfig c = grid ? default_grid_config(preset) : default_run_config(preset);
