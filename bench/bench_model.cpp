@@ -1,6 +1,7 @@
 // Model throughput: training step tokens/s and achieved GFLOP/s (against the
 // measured sgemm peak), and greedy generation tokens/s with and without the KV
 // cache. Run: ./build/medforget_bench [--benchmark_filter=...]
+#include <cmath>
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -15,6 +16,11 @@ namespace {
 
 ModelConfig config(const std::string& preset) { return model_preset_with_ids(preset, 2000); }
 
+// The testbed's square radiograph side: the largest the processor keeps as it is.
+int image_side(const ModelConfig& c) {
+  return static_cast<int>(std::sqrt(static_cast<double>(c.image_processor.max_pixels)));
+}
+
 // Benchmark-shaped samples: image block + ~60 prompt tokens + ~30 answer tokens.
 std::vector<Example> samples(const ModelConfig& c, int n, int prompt, int answer) {
   std::vector<Example> v;
@@ -24,14 +30,17 @@ std::vector<Example> samples(const ModelConfig& c, int n, int prompt, int answer
     e.id = std::to_string(k);
     auto& ids = e.chat.ids;
     ids = {1, 3};
-    for (int i = 0; i < c.vision_config.num_image_tokens(); ++i) ids.push_back(5);
+    const int side = image_side(c);
+    auto px = torch::randint(0, 256, {side * side}, torch::kUInt8);
+    e.image = gray_image_input(std::vector<uint8_t>(px.data_ptr<uint8_t>(), px.data_ptr<uint8_t>() + px.numel()), side,
+                               side, c.image_processor);
+    for (int64_t i = 0; i < e.image.num_tokens(c.vision_config.spatial_merge_size); ++i) ids.push_back(5);
     ids.push_back(4);
     for (int i = 0; i < prompt; ++i) ids.push_back(10 + (k * 7 + i) % 1900);
     e.chat.prompt_len = static_cast<int>(ids.size());
     for (int i = 0; i < answer; ++i) ids.push_back(10 + (k * 13 + i) % 1900);
     e.chat.loss_mask.assign(ids.size(), 0);
     for (size_t i = static_cast<size_t>(e.chat.prompt_len); i < ids.size(); ++i) e.chat.loss_mask[i] = 1;
-    e.image = torch::rand({1, c.vision_config.image_size, c.vision_config.image_size});
     v.push_back(std::move(e));
   }
   return v;
@@ -52,7 +61,8 @@ int64_t count_params(MultimodalModel& m) {
 double train_step_flops(MultimodalModel& m, const ModelConfig& c, int64_t batch, int64_t seq) {
   const auto& v = c.vision_config;
   const double B = static_cast<double>(batch), T = static_cast<double>(seq);
-  const double P = v.num_patches(), M = v.num_image_tokens();
+  const double side = image_side(c) / v.patch_size, P = side * side, M = P / (v.spatial_merge_size * v.spatial_merge_size);
+  const double window = std::min(P, std::pow(static_cast<double>(v.window_size) / v.patch_size, 2));
   double flops = 0;
   for (const auto& p : m->named_parameters()) {
     const std::string& name = p.key();
@@ -64,7 +74,9 @@ double train_step_flops(MultimodalModel& m, const ModelConfig& c, int64_t batch,
   }
   // Q·Kᵀ and A·V: 2 × T² × (heads × head_dim) multiply-adds per sample and layer.
   flops += 6.0 * 2.0 * B * T * T * c.hidden_size * c.num_hidden_layers;
-  flops += 6.0 * 2.0 * B * P * P * v.hidden_size * v.depth;
+  // Vision attention: all patches in the full-attention blocks, one window elsewhere.
+  const double full = static_cast<double>(v.fullatt_block_indexes.size());
+  flops += 6.0 * 2.0 * B * P * v.hidden_size * (full * P + (v.depth - full) * window);
   return flops;
 }
 

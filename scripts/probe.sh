@@ -224,7 +224,7 @@ PROT=HOLD err out-input/eval-out-holds-bench 'HOLD' "$M_" eval --model MODEL --b
 err out-input/finetune-out-bench 'BENCH' "$M_" finetune --bench BENCH --preset tiny --out BENCH --epochs 1
 err out-input/finetune-out-inside-bench 'BENCH' "$M_" finetune --bench BENCH --preset tiny --out BENCH/levels/model --epochs 1
 err out-input/finetune-out-holds-tokenizer 'MODEL|tokenizer' \
-  "$M_" finetune --bench BENCH --preset tiny --tokenizer MODEL/tokenizer.model --out MODEL --epochs 1
+  "$M_" finetune --bench BENCH --preset tiny --tokenizer MODEL/tokenizer.json --out MODEL --epochs 1
 err out-input/unlearn-out-model 'MODEL' "$M_" unlearn --model MODEL --bench BENCH --level patient --method chip --out MODEL
 err out-input/unlearn-out-bench 'BENCH' "$M_" unlearn --model MODEL --bench BENCH --level patient --method chip --out BENCH
 cp -a MODEL MODEL_D

@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libtorch-dev libopenblas0-pthread libopenblas0-openmp
-      libsentencepiece-dev sentencepiece libicu-dev
+      libicu-dev
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev
       clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: scripts/fuzz.sh, the fuzz.smoke test

@@ -19,7 +19,7 @@
 namespace medforget::cli {
 
 void register_attack(CLI::App& app) {
-  static std::string model, bench, level, out, device = "cpu", label;
+  static std::string model, bench, level, out, device = "cpu", label, dtype;
   static int64_t limit = 0;
   static bool force = false;
   static int batch = 16, max_new = 160;
@@ -32,6 +32,7 @@ void register_attack(CLI::App& app) {
   cmd->add_option("--batch-size", batch, "Batch size");
   cmd->add_option("--max-new-tokens", max_new, "Generation budget");
   cmd->add_option("--device", device, "cpu | cuda");
+  cmd->add_option("--dtype", dtype, "Compute dtype: bf16 | fp16 | fp32 (default: bf16 for a Hugging Face checkpoint on CUDA, else fp32)");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
   cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
@@ -49,10 +50,11 @@ void register_attack(CLI::App& app) {
     opt.max_new_tokens = max_new;
     opt.limit = limit;
     opt.device = parse_device(device);
+    const auto compute = dtype_option(dtype);
     auto judge = judge_for_cli();
     opt.judge = judge ? &*judge : nullptr;
-    LoadedModel m = load_model(model, opt.device);
-    ImageCache images(bdir, m.config.vision_config.image_size);
+    LoadedModel m = load_model(model, opt.device, compute);
+    ImageCache images(bdir, m.config.image_processor);
     auto res = evaluate_items(m, items, images, opt);
     StagingDir stage(out);
     std::vector<Json> rows;

@@ -50,7 +50,7 @@ void print_summary_row(const std::string& name, const SetSummary& s, size_t n) {
 
 void register_eval(CLI::App& app) {
   static std::string model, bench, level, sets = "forget,retain,forget_rephrase,general", file, out, device = "cpu",
-                     label;
+                     label, dtype;
   static int64_t limit = 0;
   static bool force = false;
   static int batch = 16, max_new = 160;
@@ -65,6 +65,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--batch-size", batch, "Batch size");
   cmd->add_option("--max-new-tokens", max_new, "Generation budget");
   cmd->add_option("--device", device, "cpu | cuda");
+  cmd->add_option("--dtype", dtype, "Compute dtype: bf16 | fp16 | fp32 (default: bf16 for a Hugging Face checkpoint on CUDA, else fp32)");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
   cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
@@ -80,10 +81,11 @@ void register_eval(CLI::App& app) {
     opt.max_new_tokens = max_new;
     opt.limit = limit;
     opt.device = parse_device(device);
+    const auto compute = dtype_option(dtype);
     Json summary = result_header("medforget-eval", model, bdir, level, label);
     auto judge = judge_for_cli();
     opt.judge = judge ? &*judge : nullptr;
-    LoadedModel m = load_model(model, opt.device);
+    LoadedModel m = load_model(model, opt.device, compute);
     std::vector<std::pair<std::string, std::filesystem::path>> todo;
     if (!file.empty()) {
       todo.emplace_back(std::filesystem::path(file).stem().string(), bdir / file);
@@ -96,7 +98,7 @@ void register_eval(CLI::App& app) {
         else fail("eval: unknown set '" + s + "' (expected forget, retain, forget_rephrase or general)");
       }
     }
-    ImageCache images(bdir, m.config.vision_config.image_size);
+    ImageCache images(bdir, m.config.image_processor);
     StagingDir stage(out);
     summary["sets"] = Json::object();
     print_summary_header();
@@ -119,7 +121,7 @@ void register_eval(CLI::App& app) {
     write_json(stage.path() / "summary.json", summary);
     write_manifest(stage.path(), "eval", {{"level", level}, {"sets", sets}, {"file", file}, {"limit", limit}},
                    {{"model", std::filesystem::absolute(model).string()},
-                    {"model_digest", read_manifest(model, "checkpoint").at("content_digest")},
+                    {"model_digest", read_model_manifest(model).at("content_digest")},
                     {"bench_digest", bm.at("content_digest")}});
     stage.commit();
   });

@@ -26,9 +26,9 @@ std::vector<Item> first(std::vector<Item> v, size_t n) {
 
 std::vector<MiaExample> examples_of(const std::filesystem::path& model_dir, const std::filesystem::path& bdir,
                                     const std::vector<Item>& forget, const std::vector<Item>& general,
-                                    int batch, const torch::Device& dev) {
-  LoadedModel m = load_model(model_dir, dev);
-  ImageCache images(bdir, m.config.vision_config.image_size);
+                                    int batch, const torch::Device& dev, std::optional<torch::ScalarType> dtype) {
+  LoadedModel m = load_model(model_dir, dev, dtype);
+  ImageCache images(bdir, m.config.image_processor);
   auto ex = mia_examples(m, forget, "forget", images, batch, dev);
   auto g = mia_examples(m, general, "general", images, batch, dev);
   ex.insert(ex.end(), g.begin(), g.end());
@@ -61,7 +61,7 @@ std::vector<MiaSample> retrained_samples(const std::filesystem::path& dir, const
 }  // namespace
 
 void register_mia(CLI::App& app) {
-  static std::string model, bench, level, out, device = "cpu", label, retrained, retrained_mia;
+  static std::string model, bench, level, out, device = "cpu", label, retrained, retrained_mia, dtype;
   static int64_t limit = 0;
   static bool force = false;
   static int batch = 16;
@@ -81,6 +81,7 @@ void register_mia(CLI::App& app) {
   cmd->add_option("--limit", limit, "Use only the first N items of each set");
   cmd->add_option("--batch-size", batch, "Batch size");
   cmd->add_option("--device", device, "cpu | cuda");
+  cmd->add_option("--dtype", dtype, "Compute dtype: bf16 | fp16 | fp32 (default: bf16 for a Hugging Face checkpoint on CUDA, else fp32)");
   cmd->add_option("--label", label, "Display name in reports (default: the model's method)");
   cmd->add_flag("--force", force, "Replace a medforget directory of another kind at --out");
   cmd->callback([] {
@@ -100,14 +101,14 @@ void register_mia(CLI::App& app) {
     std::vector<MiaSample> ret_samples;
     if (!retrained_mia.empty())  // checked before the model's pass, so a mismatch costs nothing
       ret_samples = retrained_samples(retrained_mia, header, k, limit, retrained_digest);
-    auto ex = examples_of(model, bdir, forget, general, batch, dev);
+    auto ex = examples_of(model, bdir, forget, general, batch, dev, dtype_option(dtype));
     MiaReport rep;
     if (!retrained.empty()) {
-      retrained_digest = read_manifest(retrained, "checkpoint").at("content_digest");
+      retrained_digest = read_model_manifest(retrained).at("content_digest");
       // The retrained model measured against itself (the oracle's own row) needs no second pass.
       rep = retrained_digest == header.at("model_digest")
                 ? mia_report(ex, ex, mo)
-                : mia_report(ex, examples_of(retrained, bdir, forget, general, batch, dev), mo);
+                : mia_report(ex, examples_of(retrained, bdir, forget, general, batch, dev, dtype_option(dtype)), mo);
     } else {
       rep = retrained_mia.empty() ? mia_report(ex, mo) : mia_report(ex, ret_samples, mo);
     }

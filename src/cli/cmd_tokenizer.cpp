@@ -26,22 +26,17 @@ TokenizerArgs& args() {
 }  // namespace
 
 void register_tokenizer(CLI::App& app) {
-  auto* tok = app.add_subcommand("tokenizer", "Train and inspect the SentencePiece tokenizer");
+  auto* tok = app.add_subcommand("tokenizer", "Train and inspect byte-level BPE tokenizers (tokenizer.json)");
   tok->require_subcommand(1);
   auto& a = args();
 
   auto* train =
       tok->add_subcommand("train", "Train on every prompt and answer of BENCH/finetune.jsonl");
   train->add_option("--bench", a.bench, "Benchmark directory (holding finetune.jsonl)")->required();
-  train->add_option("--out", a.out, "Output tokenizer model file (e.g. tokenizer.model)")
-      ->required();
+  train->add_option("--out", a.out, "Output tokenizer file (tokenizer.json)")->required();
   train->add_option("--vocab-size", a.opt.vocab_size,
-                    "Target vocabulary size (an upper bound on tiny corpora)");
-  train->add_option("--type", a.opt.model_type, "bpe | unigram")
-      ->check(CLI::IsMember({"bpe", "unigram"}));
-  train->add_option("--seed", a.opt.seed, "Random seed")->check(CLI::NonNegativeNumber);
-  train->add_option("--threads", a.opt.num_threads,
-                    "Training threads (part of the model file: keep fixed for identical bytes)");
+                    "Vocabulary size before the special tokens (at least 256; an upper bound on tiny corpora)");
+  train->add_option("--min-frequency", a.opt.min_frequency, "Least count of a pair that is merged");
   train->add_flag("--force", a.force, "Replace the file at --out");
   train->callback([&a] {
     OutputLock lock = claim_output(a.out, {"tokenizer train", "tokenizer", {a.bench}, a.force, true});
@@ -59,12 +54,12 @@ void register_tokenizer(CLI::App& app) {
     }
     Tokenizer::train(texts, a.out, a.opt);
     Tokenizer t = Tokenizer::load(a.out);
-    std::printf("tokenizer %s: %d pieces (%s, trained on %zu items)\ndigest %s\n", a.out.c_str(),
-                t.vocab_size(), a.opt.model_type.c_str(), items.size(), t.digest().c_str());
+    std::printf("tokenizer %s: %d tokens (byte-level BPE, trained on %zu items)\ndigest %s\n", a.out.c_str(),
+                t.vocab_size(), items.size(), t.digest().c_str());
   });
 
   auto* encode = tok->add_subcommand("encode", "Print the pieces and ids of a text");
-  encode->add_option("--model", a.model, "Tokenizer model file")->required();
+  encode->add_option("--model", a.model, "tokenizer.json, or a model directory holding one")->required();
   encode->add_option("text", a.text, "Text to encode")->required();
   encode->callback([&a] {
     Tokenizer t = Tokenizer::load(a.model);

@@ -10,6 +10,7 @@
 #include "cli/common.hpp"
 #include "core/error.hpp"
 #include "unlearn/method.hpp"
+#include "model/model_io.hpp"
 #include "unlearn/unlearn.hpp"
 
 namespace medforget::cli {
@@ -42,6 +43,7 @@ void register_unlearn(CLI::App& app) {
   cmd->add_option("--opt", opts, "Method option key=value (repeatable; see --list)");
   cmd->add_option("--seed", job.seed, "Seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", job.device, "cpu | cuda | cuda:N");
+  cmd->add_option("--dtype", job.dtype, "Compute dtype: bf16 | fp16 | fp32 (default: bf16 for a Hugging Face checkpoint on CUDA, else fp32)");
   cmd->add_option("--dump", dump, "Write the method's audit dump here (CHIP: neurons, directions, ranks, norms)");
   cmd->add_option("--out", out, "Output checkpoint directory (with provenance.json)");
   cmd->add_flag("--list", list, "List the methods and their options");
@@ -54,6 +56,7 @@ void register_unlearn(CLI::App& app) {
     OutputLock lock = claim_output(out, {"unlearn", "checkpoint", {model, bench, dump}, force});
     if (!dump.empty()) check_not_an_input(dump, {model, bench}, "unlearn: --dump " + dump + ": ");
     if (!job.name.empty()) check_path_id(job.name, "variant", "unlearn: --name");
+    dtype_option(job.dtype);  // refused before any work
     job.model = model;
     job.bench = bench;
     job.out = out;

@@ -15,5 +15,7 @@ void register_mia(CLI::App& app);
 void register_report(CLI::App& app);
 void register_label(CLI::App& app);
 void register_run(CLI::App& app);
+void register_export(CLI::App& app);
+void register_init(CLI::App& app);
 
 }  // namespace medforget::cli

@@ -125,4 +125,51 @@ Json read_verified_manifest(const std::filesystem::path& dir, const std::string&
   return m;
 }
 
+std::string cached_tree_digest(const std::filesystem::path& dir) {
+  const std::string sig = stat_signature(dir);
+  const auto cache = digest_cache_dir();
+  std::error_code ec;
+  const auto entry = cache.empty() ? cache
+                                   : cache / ("tree-" + sha256_hex(std::filesystem::absolute(dir).lexically_normal().string()) +
+                                              ".json");
+  if (!entry.empty() && std::filesystem::exists(entry, ec)) {
+    try {
+      Json c = read_json(entry);
+      if (c.value("signature", "") == sig && c.contains("content_digest")) return c["content_digest"].get<std::string>();
+    } catch (const std::exception&) {
+    }
+  }
+  const std::string digest = sha256_tree(dir, {"manifest.json"});
+  if (!entry.empty()) {
+    try {
+      write_json(entry, {{"dir", std::filesystem::absolute(dir).string()}, {"signature", sig}, {"content_digest", digest}});
+    } catch (const std::exception&) {
+    }
+  }
+  return digest;
+}
+
+bool has_checkpoint_manifest(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dir / "manifest.json", ec)) return false;
+  try {
+    const Json m = read_json(dir / "manifest.json");
+    return m.is_object() && m.value("stage", "") == "checkpoint";
+  } catch (const std::exception&) {
+    return true;  // unreadable: let read_manifest say what is wrong
+  }
+}
+
+Json read_model_manifest(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const bool adapter = std::filesystem::is_regular_file(dir / "adapter_config.json", ec);
+  if (!has_checkpoint_manifest(dir) && (adapter || std::filesystem::is_regular_file(dir / "config.json", ec)))
+    return Json{{"stage", "checkpoint"},
+                {"format", adapter ? "peft-adapter" : "huggingface"},
+                {"content_digest", cached_tree_digest(dir)},
+                {"params", Json::object()},
+                {"inputs", Json::object()}};
+  return read_manifest(dir, "checkpoint");
+}
+
 }  // namespace medforget

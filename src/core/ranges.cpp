@@ -52,7 +52,7 @@ const Range& option_range(const std::string& name) {
       {"grad_clip", above(0)},                // clip_grad_norm_ with a bound <= 0 scales gradients wrongly
       {"checkpoint_every", at_least(0)},      // 0: only at epoch ends
       {"stop_after", at_least(0)},
-      {"vocab_size", at_least(64)},
+      {"vocab_size", at_least(256)},
       {"max_new_tokens", at_least(1)},
       {"limit", at_least(0)},                 // 0: every item
       {"eval_limit", at_least(0)},

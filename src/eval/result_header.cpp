@@ -18,7 +18,7 @@ std::string method_display_name(const std::string& method) {
 Json result_header(const std::string& format, const std::filesystem::path& model_dir,
                    const std::filesystem::path& bench_dir, const std::string& level, const std::string& label) {
   Json bm = read_verified_manifest(bench_dir, "benchmark");
-  Json mm = read_manifest(model_dir, "checkpoint");
+  Json mm = read_model_manifest(model_dir);
   std::string method = "vanilla";
   Json request = nullptr;
   const auto prov = model_dir / "provenance.json";

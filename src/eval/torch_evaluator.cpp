@@ -48,7 +48,7 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
   const size_t n = opt.limit && opt.limit < items.size() ? opt.limit : items.size();
   if (n == 0) fail("eval: the set is empty");
   const ModelConfig& cfg = m.config;
-  const int n_img = cfg.vision_config.num_image_tokens(), ctx = cfg.max_position_embeddings;
+  const int merge = cfg.vision_config.spatial_merge_size, ctx = cfg.max_position_embeddings;
   std::vector<ItemResult> res(n);
   // Reference-answer likelihoods (all items) and option likelihoods.
   std::vector<Example> scored, options;
@@ -63,7 +63,7 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
       Example e;
       e.id = it.id;
       try {
-        e.chat = encode_chat(m.tokenizer, it.prompt, answer, n_img, ctx);
+        e.chat = encode_chat(m.tokenizer, it.prompt, answer, static_cast<int>(img.num_tokens(merge)), ctx);
       } catch (const Error& err) {
         fail("item '" + it.id + "': " + err.what());
       }
@@ -103,6 +103,7 @@ std::vector<ItemResult> evaluate_items(LoadedModel& m, const std::vector<Item>& 
   g.batch_size = opt.batch_size;
   g.max_new_tokens = opt.max_new_tokens;
   g.on_batch = so.on_batch;
+  g.vocab_limit = m.tokenizer.vocab_size();
   auto out = generate_greedy(m.model, gen, m.tokenizer.im_end_id(), m.tokenizer.pad_id(), g, opt.device);
   for (size_t k = 0; k < out.size(); ++k) res[gen_of[k]].output = m.tokenizer.decode(out[k]);
   prog.done();

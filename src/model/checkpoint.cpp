@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/manifest.hpp"
+#include "text/tokenizer.hpp"
 
 namespace medforget {
 
@@ -19,7 +20,10 @@ namespace {
 constexpr const char* kStage = "checkpoint";
 constexpr const char* kConfigFile = "config.json";
 constexpr const char* kModelFile = "model.safetensors";
-constexpr const char* kTokenizerFile = "tokenizer.model";
+constexpr const char* kTokenizerFile = "tokenizer.json";
+constexpr const char* kTokenizerConfigFile = "tokenizer_config.json";
+constexpr const char* kGenerationFile = "generation_config.json";
+constexpr const char* kPreprocessorFile = "preprocessor_config.json";
 
 struct DtypeRow {
   const char* name;
@@ -101,6 +105,15 @@ void save_checkpoint(const std::filesystem::path& dir, const ModelConfig& cfg, c
   if (!std::filesystem::is_regular_file(tokenizer_file))
     fail(tokenizer_file.string() + ": tokenizer file missing; a checkpoint needs the tokenizer its ids refer to");
   const std::vector<uint8_t> tok = read_bytes(tokenizer_file);
+  // tokenizer_config.json: the one beside the tokenizer (a real checkpoint's own
+  // chat template), else Qwen2.5-VL's for this tokenizer.
+  const auto beside = tokenizer_file.parent_path() / kTokenizerConfigFile;
+  const Json tok_cfg = std::filesystem::is_regular_file(beside)
+                           ? read_json(beside)
+                           : Tokenizer::load(tokenizer_file).config_json(cfg.max_position_embeddings);
+  Json gen = {{"do_sample", false}, {"eos_token_id", Json::array({cfg.eos_token_id})}};
+  if (cfg.pad_token_id >= 0) gen["pad_token_id"] = cfg.pad_token_id, gen["eos_token_id"].push_back(cfg.pad_token_id);
+  if (cfg.bos_token_id >= 0) gen["bos_token_id"] = cfg.bos_token_id;
 
   std::map<std::string, RawTensor> raw;
   for (const auto& [name, t] : named_tensors) {
@@ -117,18 +130,24 @@ void save_checkpoint(const std::filesystem::path& dir, const ModelConfig& cfg, c
   StagingDir stage(dir);
   const Json cj = cfg.to_json();
   write_json(stage.path() / kConfigFile, cj);
+  const Json pj = cfg.image_processor.to_json();
+  write_json(stage.path() / kPreprocessorFile, pj);
   write_safetensors(stage.path() / kModelFile, raw, {{"format", "pt"}});
   raw.clear();
   write_atomic(stage.path() / kTokenizerFile, tok);
+  write_json(stage.path() / kTokenizerConfigFile, tok_cfg);
+  write_json(stage.path() / kGenerationFile, gen);
   for (const auto& [name, j] : extra_files) {
     if (name.empty() || name.find('/') != std::string::npos || name == kConfigFile || name == kModelFile ||
-        name == kTokenizerFile || name == "manifest.json")
+        name == kTokenizerFile || name == kPreprocessorFile || name == kTokenizerConfigFile || name == kGenerationFile ||
+        name == "manifest.json")
       fail("save_checkpoint " + dir.string() + ": extra file name '" + name + "' is not allowed");
     write_json(stage.path() / name, j);
   }
   if (checkpoint_detail::staging_hook) checkpoint_detail::staging_hook(stage.path());
 
   p["config"] = cj;
+  p["preprocessor"] = pj;
   in["tokenizer"] = sha256_hex(std::string(tok.begin(), tok.end()));
   write_manifest(stage.path(), kStage, p, in);
   stage.commit();
@@ -140,25 +159,33 @@ void save_checkpoint(const std::filesystem::path& dir, const CheckpointData& d) 
 
 Json read_checkpoint_manifest(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) fail(dir.string() + ": checkpoint directory not found");
-  return read_manifest(dir, kStage);
+  return read_model_manifest(dir);
 }
 
 ModelConfig load_checkpoint_config(const std::filesystem::path& dir) {
-  Json m = read_checkpoint_manifest(dir);
+  if (!std::filesystem::is_directory(dir)) fail(dir.string() + ": checkpoint directory not found");
+  Json m = read_manifest(dir, kStage);
   require_file(dir, kConfigFile);
   const auto p = dir / kConfigFile;
   Json j = read_json(p);
   ModelConfig c = ModelConfig::from_json(j, p.string());
+  auto params = m.find("params");
+  if (params == m.end() || !params->is_object() || !params->contains("preprocessor"))
+    fail(dir.string() + ": a checkpoint of an earlier medforget model format (no image processor recorded); "
+         "rebuild it with this version (medforget finetune, or re-run the pipeline)");
+  auto rec = params->find("config");
+  if (rec != params->end() && *rec != j)
+    fail(p.string() + ": differs from the config recorded in manifest.json (edited after the save?)");
+  require_file(dir, kPreprocessorFile);
+  const auto pp = dir / kPreprocessorFile;
+  const Json pj = read_json(pp);
+  if (pj != params->at("preprocessor"))
+    fail(pp.string() + ": differs from the image processor recorded in manifest.json (edited after the save?)");
+  c.image_processor = ImageProcessorConfig::from_json(pj, pp.string());
   try {
     c.validate();
   } catch (const Error& e) {
-    fail(p.string() + ": " + e.what());
-  }
-  auto params = m.find("params");
-  if (params != m.end() && params->is_object()) {
-    auto rec = params->find("config");
-    if (rec != params->end() && *rec != j)
-      fail(p.string() + ": differs from the config recorded in manifest.json (edited after the save?)");
+    fail(p.string() + " with " + pp.string() + ": " + e.what());
   }
   return c;
 }
@@ -166,7 +193,7 @@ ModelConfig load_checkpoint_config(const std::filesystem::path& dir) {
 std::map<std::string, torch::Tensor> load_checkpoint_tensors(const std::filesystem::path& dir,
                                                              const ExpectedShapes& expected) {
   ModelConfig cfg = load_checkpoint_config(dir);
-  Json m = read_checkpoint_manifest(dir);
+  Json m = read_manifest(dir, kStage);
   require_file(dir, kModelFile);
   require_file(dir, kTokenizerFile);
   const auto st = dir / kModelFile;

@@ -1,10 +1,15 @@
 #pragma once
-// A checkpoint is a directory:
-//   config.json        ModelConfig with HF Qwen2.5-VL keys
-//   model.safetensors  every parameter, HF names, metadata {"format": "pt"}
-//   tokenizer.model    copy of the SentencePiece model the ids refer to
-//   manifest.json      stage "checkpoint": params (incl. "config"), inputs
-//                      (incl. "tokenizer" sha256), content digest — written last
+// A checkpoint is a Hugging Face Qwen2.5-VL model directory (transformers loads
+// it as it is) with medforget's manifest beside the HF files:
+//   config.json               ModelConfig with HF Qwen2.5-VL keys
+//   preprocessor_config.json  the image processor
+//   model.safetensors         every parameter, HF names, metadata {"format": "pt"}
+//   tokenizer.json            copy of the tokenizer the ids refer to
+//   tokenizer_config.json     its chat template and special tokens
+//   generation_config.json    eos / pad ids for generate()
+//   manifest.json             stage "checkpoint": params (incl. "config",
+//                             "preprocessor"), inputs (incl. "tokenizer" sha256),
+//                             content digest — written last
 // It is built in a staging directory and renamed into place, so a run killed
 // while saving leaves the previous checkpoint at the same path loadable.
 #include <cstdint>
@@ -59,7 +64,8 @@ ModelConfig load_checkpoint_config(const std::filesystem::path& dir);
 std::map<std::string, torch::Tensor> load_checkpoint_tensors(const std::filesystem::path& dir,
                                                              const ExpectedShapes& expected);
 
-// The manifest of a finished checkpoint directory (Error if unfinished).
+// The manifest of a finished checkpoint directory (Error if unfinished), or
+// read_model_manifest's for a Hugging Face model directory.
 Json read_checkpoint_manifest(const std::filesystem::path& dir);
 
 // safetensors dtype ↔ torch scalar type: F64/F32/F16/BF16/I64/I32/I16/I8/U8/BOOL.
@@ -72,7 +78,7 @@ RawTensor from_torch(const torch::Tensor& t);
 
 namespace checkpoint_detail {
 // Test seam: called inside the staging directory after config.json,
-// model.safetensors and tokenizer.model are written, before the manifest and
+// model.safetensors and tokenizer.json are written, before the manifest and
 // the rename. Tests throw or raise(SIGKILL) here to simulate a killed save.
 extern std::function<void(const std::filesystem::path& staging)> staging_hook;
 }  // namespace checkpoint_detail

@@ -1,6 +1,5 @@
-// Qwen2 decoder: RMSNorm → grouped-query attention with RoPE → RMSNorm → SwiGLU.
-#include <cmath>
-
+// Qwen2 decoder: RMSNorm → grouped-query attention (q/k/v biases) with
+// multimodal RoPE → RMSNorm → SwiGLU.
 #include "model/model.hpp"
 
 namespace medforget {
@@ -20,7 +19,8 @@ torch::Tensor DecoderAttentionImpl::forward(const torch::Tensor& x, const torch:
   auto q = q_proj(x).view({B, T, heads, head_dim}).transpose(1, 2);
   auto k = k_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
   auto v = v_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
-  auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+  // Angles are computed in float32 and applied in the activations' dtype, as transformers does.
+  auto c = cos.unsqueeze(1).to(x.scalar_type()), s = sin.unsqueeze(1).to(x.scalar_type());
   q = apply_rope(q, c, s);
   k = apply_rope(k, c, s);
   if (k_cache) {
@@ -35,12 +35,7 @@ torch::Tensor DecoderAttentionImpl::forward(const torch::Tensor& x, const torch:
     k = k.repeat_interleave(heads / kv_heads, 1);
     v = v.repeat_interleave(heads / kv_heads, 1);
   }
-#if TORCH_VERSION_MAJOR >= 2
-  auto out = at::scaled_dot_product_attention(q, k, v, mask);
-#else
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim)) + mask;
-  auto out = torch::matmul(torch::softmax(scores, -1), v);
-#endif
+  auto out = attend(q, k, v, mask);
   return o_proj(out.transpose(1, 2).reshape({B, T, heads * head_dim}));
 }
 
@@ -58,8 +53,11 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 }
 
 TextModelImpl::TextModelImpl(const ModelConfig& c) {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
-  torch::nn::init::normal_(embed_tokens->weight, 0.0, 0.02);
+  // Given a weight, Embedding skips its own (touching) initialisation.
+  embed_tokens = register_module(
+      "embed_tokens", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size)
+                                               ._weight(torch::empty({c.vocab_size, c.hidden_size}))));
+  if (!SkipParameterInit::active()) torch::nn::init::normal_(embed_tokens->weight, 0.0, 0.02);
   layers = register_module("layers", torch::nn::ModuleList());
   for (int i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));

@@ -56,17 +56,19 @@ std::vector<std::vector<int>> generate_greedy(MultimodalModel& model, const std:
       if (opt.use_cache) {
         logits = model->forward(in, &cache);
       } else {
-        logits = model->forward({ids, mask, b.images, &b.sample_ids});
+        logits = model->forward({ids, mask, b.pixel_values, b.image_grid_thw, &b.sample_ids});
       }
-      auto next = logits.select(1, logits.size(1) - 1)
-                      .index_fill(-1, vision_ids, -std::numeric_limits<float>::infinity())
-                      .argmax(-1);  // [B]
+      auto last = logits.select(1, logits.size(1) - 1).index_fill(-1, vision_ids, -std::numeric_limits<float>::infinity());
+      if (opt.vocab_limit > 0 && opt.vocab_limit < last.size(-1))
+        last.narrow(-1, opt.vocab_limit, last.size(-1) - opt.vocab_limit).fill_(-std::numeric_limits<float>::infinity());
+      auto next = last.argmax(-1);  // [B]
       next = torch::where(done, torch::full_like(next, pad_id), next);
       steps.push_back(next);
       done = done | next.eq(eos);
       if (done.all().item<bool>()) break;
       if (opt.use_cache) {
-        in = {next.unsqueeze(1), torch::ones({B, 1}, torch::dtype(torch::kBool).device(device)), torch::Tensor(), &b.sample_ids};
+        in = {next.unsqueeze(1), torch::ones({B, 1}, torch::dtype(torch::kBool).device(device)), torch::Tensor(), {},
+              &b.sample_ids};
       } else {
         ids = torch::cat({ids, next.unsqueeze(1)}, 1);
         mask = torch::cat({mask, torch::ones({B, 1}, torch::dtype(torch::kBool).device(device))}, 1);

@@ -18,6 +18,9 @@ struct GenerateOptions {
   int max_new_tokens = 128;
   bool use_cache = true;
   int batch_size = 16;
+  // Ids from here up are never chosen: a real checkpoint's embedding rows past its
+  // tokenizer (Qwen2.5-VL: 152,064 rows, 151,665 tokens) are padding, not text.
+  int vocab_limit = 0;  // 0: the whole vocabulary
   BatchDone on_batch;
 };
 

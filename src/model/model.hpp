@@ -1,6 +1,8 @@
 #pragma once
-// The Qwen2.5-VL-shaped multimodal model: ViT vision tower → 2×2 patch merger
-// → Qwen2 decoder. Parameter names follow the Hugging Face checkpoint
+// Qwen2.5-VL, as transformers computes it: a windowed ViT with 2D rotary
+// positions over the image processor's patches → patch merger → Qwen2 decoder
+// with multimodal (3-axis) RoPE. The testbed presets and real checkpoints run
+// through this one implementation. Parameter names follow the Hugging Face checkpoint
 // ("visual.blocks.0.attn.qkv.weight", "visual.merger.mlp.0.weight",
 // "model.layers.3.mlp.gate_proj.weight", "lm_head.weight").
 #include <torch/torch.h>
@@ -9,11 +11,21 @@
 #include <vector>
 
 #include "model/config.hpp"
+#include "model/qwen_positions.hpp"
 #include "model/taps.hpp"
 
 namespace medforget {
 
+// A LoRA adapter's parameter ("….lora_A.weight"): never part of a checkpoint.
+inline bool is_lora_name(const std::string& name) {
+  return name.find(".lora_A.") != std::string::npos || name.find(".lora_B.") != std::string::npos;
+}
+
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+// Softmax attention of q [.., H, Tq, hd] over k, v [.., H, Tk, hd] with an
+// additive mask broadcast to the scores; softmax in float32, as transformers'
+// eager attention.
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& mask);
 
 // SwiGLU MLP: down(silu(gate(x)) * up(x)); used by both towers.
 class SwiGluImpl : public torch::nn::Module {
@@ -24,10 +36,22 @@ class SwiGluImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SwiGlu);
 
+// Variable-length attention spans over packed rows (from cu_seqlens), padded to
+// the longest so every span attends in one batched product.
+struct AttentionSpans {
+  torch::Tensor gather;  // [S·L] row index of each slot (0 for empty slots)
+  torch::Tensor mask;    // [S, 1, 1, L] additive: 0 for real keys, -inf-like for empty slots
+  torch::Tensor filled;  // [rows] slot of each row, in row order
+  int64_t spans = 0, length = 0;
+  static AttentionSpans from_cu_seqlens(const std::vector<int64_t>& cu, const torch::Device& device);
+};
+
 class VisionAttentionImpl : public torch::nn::Module {
  public:
   VisionAttentionImpl(int64_t dim, int64_t heads);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  // x [rows, D]; cos/sin [rows, head_dim]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const AttentionSpans& spans);
   TapLinear qkv{nullptr}, proj{nullptr};
   int64_t heads;
 };
@@ -36,44 +60,51 @@ TORCH_MODULE(VisionAttention);
 class VisionBlockImpl : public torch::nn::Module {
  public:
   explicit VisionBlockImpl(const VisionConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const AttentionSpans& spans);
   RMSNorm norm1{nullptr}, norm2{nullptr};
   VisionAttention attn{nullptr};
   SwiGlu mlp{nullptr};
 };
 TORCH_MODULE(VisionBlock);
 
+// ln_q, then merge² neighbouring patches (consecutive rows) → mlp.0, GELU, mlp.2.
 class PatchMergerImpl : public torch::nn::Module {
  public:
   explicit PatchMergerImpl(const VisionConfig& c);
-  // [B, N, D] patches in raster order → [B, N/merge², out_hidden]
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x);  // [rows, D] → [rows / merge², out_hidden]
   RMSNorm ln_q{nullptr};
-  torch::nn::ModuleList mlp;  // 0: fc1 (TapLinear), 1: GELU, 2: fc2 (TapLinear)
+  torch::nn::ModuleList mlp;  // 0: TapLinear, 1: GELU, 2: TapLinear
   TapLinear fc1{nullptr}, fc2{nullptr};
-  int64_t side, merge;
+  int64_t unit;
 };
 TORCH_MODULE(PatchMerger);
 
+// Conv3d over temporal_patch_size × patch × patch with stride = kernel and no
+// bias: on the processor's flattened patches it is one matrix product.
 class PatchEmbedImpl : public torch::nn::Module {
  public:
-  PatchEmbedImpl(int64_t in_chans, int64_t dim, int64_t patch);
-  torch::nn::Conv2d proj{nullptr};  // no bias, as in HF
+  explicit PatchEmbedImpl(const VisionConfig& c);
+  torch::Tensor forward(const torch::Tensor& pixel_values);  // [rows, C·T·P·P] → [rows, D]
+  torch::nn::Conv3d proj{nullptr};
 };
 TORCH_MODULE(PatchEmbed);
 
 class VisionTowerImpl : public torch::nn::Module {
  public:
   explicit VisionTowerImpl(const VisionConfig& c);
-  // images [B, C, H, W] in [0, 1] → image tokens [B, num_image_tokens, out_hidden]
-  torch::Tensor forward(const torch::Tensor& images);
+  // pixel_values [Σ t·h·w, C·T·P·P] as the image processor gives them, one grid
+  // per image → image tokens [Σ t·h·w / merge², out_hidden] in the same order.
+  // image_rows: the batch row of each image (for the taps), batch_size rows.
+  torch::Tensor forward(const torch::Tensor& pixel_values, const std::vector<GridThw>& grids,
+                        const std::vector<int64_t>& image_rows, int64_t batch_size, Taps* taps);
   VisionConfig cfg;
   PatchEmbed patch_embed{nullptr};
   torch::nn::ModuleList blocks;
   PatchMerger merger{nullptr};
 
  private:
-  torch::Tensor cos_, sin_;  // 2D rotary tables [N, head_dim]
+  torch::Tensor inv_freq_;  // [head_dim / 4] 2D rotary frequencies
 };
 TORCH_MODULE(VisionTower);
 
@@ -81,7 +112,7 @@ TORCH_MODULE(VisionTower);
 struct KVCache {
   std::vector<torch::Tensor> k, v;  // per layer: [B, Hkv, T_past, hd]
   torch::Tensor key_mask;           // [B, T_past] bool: real (non-pad) keys
-  torch::Tensor next_pos;           // [B] int64: rotary position of the next token
+  torch::Tensor next_pos;           // [B] int64: M-RoPE position of the next token (all three axes)
   int64_t length() const { return key_mask.defined() ? key_mask.size(1) : 0; }
 };
 
@@ -120,7 +151,8 @@ TORCH_MODULE(TextModel);
 struct ModelInput {
   torch::Tensor ids;             // [B, T] int64
   torch::Tensor attention_mask;  // [B, T] bool: true = real token (left or right padding)
-  torch::Tensor images;          // [B, C, H, W] float in [0,1]; undefined if no row holds image pads
+  torch::Tensor pixel_values;    // [Σ patches, C·T·P·P] of every image, in the order they occur; undefined if none
+  std::vector<GridThw> image_grid_thw;  // one per image: each run of <|image_pad|> tokens is one image
   const std::vector<std::string>* sample_ids = nullptr;  // passed to taps
 };
 
@@ -149,16 +181,14 @@ class MultimodalModelImpl : public torch::nn::Module {
   TapLinear lm_head{nullptr};
 
  private:
-  torch::Tensor embed(const ModelInput& in);
+  torch::Tensor embed(const ModelInput& in, int64_t batch);
   torch::Tensor run(const ModelInput& in, KVCache* cache, std::vector<torch::Tensor>* all, int64_t layers = -1);
   ModelConfig cfg_;
   Taps taps_;
   std::vector<std::string> linear_names_;
-  torch::Tensor inv_freq_;
+  torch::Tensor inv_freq_;   // [head_dim / 2]
+  torch::Tensor rope_axis_;  // [head_dim] int64: the M-RoPE axis (0 t, 1 h, 2 w) of each rotary dimension
 };
 TORCH_MODULE(MultimodalModel);
-
-// Images as the model takes them: uint8 grayscale bytes → [C, H, W] float in [0,1].
-torch::Tensor image_tensor(const std::vector<uint8_t>& pixels, int size);
 
 }  // namespace medforget

@@ -1,5 +1,10 @@
 #include "model/safetensors.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -96,8 +101,8 @@ void write_safetensors(const std::filesystem::path& p, const std::map<std::strin
   write_atomic(p, out);
 }
 
-std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p,
-                                                  std::map<std::string, std::string>* metadata) {
+std::map<std::string, TensorSpan> read_safetensors_header(const std::filesystem::path& p,
+                                                          std::map<std::string, std::string>* metadata) {
   const std::string file = p.string();
   std::ifstream in(p, std::ios::binary);
   if (!in) fail(file + ": cannot open safetensors file (" + std::strerror(errno) + ")");
@@ -144,7 +149,7 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
   if (!duplicate.empty()) fail(file + ": tensor '" + duplicate + "' appears twice in the header");
 
   const uint64_t data_size = file_size - 8 - n;
-  std::map<std::string, RawTensor> out;
+  std::map<std::string, TensorSpan> out;
   std::vector<Entry> entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
@@ -162,7 +167,7 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
     if (!v.is_object()) fail(ctx + ": expected an object with dtype, shape, data_offsets");
     auto dt = v.find("dtype");
     if (dt == v.end() || !dt->is_string()) fail(ctx + ": 'dtype' missing or not a string");
-    RawTensor t;
+    TensorSpan t;
     t.dtype = dt->get<std::string>();
     size_t elem;
     try {
@@ -196,6 +201,8 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
       fail(ctx + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
            "] lie outside the " + std::to_string(data_size) + "-byte data section (truncated file?)");
     entries.push_back(e);
+    t.offset = 8 + n + e.begin;
+    t.bytes = e.end - e.begin;
     out.emplace(name, std::move(t));
   }
 
@@ -220,16 +227,64 @@ std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p
     fail(file + ": the tensors cover " + std::to_string(pos) + " bytes of the " + std::to_string(data_size) +
          "-byte data section" + (prev ? " (last tensor '" + prev->name + "')" : std::string()));
 
-  // Read the data section once, in file order.
-  for (const auto& e : entries) {
-    RawTensor& t = out.at(e.name);
-    t.data.resize(e.end - e.begin);
+  return out;
+}
+
+std::map<std::string, RawTensor> read_safetensors(const std::filesystem::path& p,
+                                                  std::map<std::string, std::string>* metadata) {
+  const auto spans = read_safetensors_header(p, metadata);
+  std::ifstream in(p, std::ios::binary);
+  if (!in) fail(p.string() + ": cannot open safetensors file (" + std::strerror(errno) + ")");
+  std::vector<std::pair<uint64_t, const std::string*>> order;  // read the data section once, in file order
+  for (const auto& [name, t] : spans) order.emplace_back(t.offset, &name);
+  std::sort(order.begin(), order.end());
+  std::map<std::string, RawTensor> out;
+  for (const auto& [offset, name] : order) {
+    const TensorSpan& s = spans.at(*name);
+    RawTensor& t = out[*name];
+    t.dtype = s.dtype;
+    t.shape = s.shape;
+    t.data.resize(s.bytes);
     if (t.data.empty()) continue;
-    in.seekg(static_cast<std::streamoff>(8 + n + e.begin));
+    in.seekg(static_cast<std::streamoff>(offset));
     in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(t.data.size()));
-    if (!in) fail(file + ": tensor '" + e.name + "': cannot read its data (file changed while reading?)");
+    if (!in) fail(p.string() + ": tensor '" + *name + "': cannot read its data (file changed while reading?)");
   }
   return out;
+}
+
+MappedFile::MappedFile(const std::filesystem::path& p) : path_(p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(p.string() + ": cannot open (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(p.string() + ": cannot stat (" + std::strerror(err) + ")");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      fail(p.string() + ": cannot map into memory (" + std::strerror(err) + ")");
+    }
+    data_ = static_cast<const uint8_t*>(m);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void MappedFile::release(uint64_t offset, uint64_t bytes) const {
+  if (!data_ || bytes == 0) return;
+  // Whole pages inside the range only: a neighbour's pages stay.
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t begin = (offset + page - 1) / page * page, end = (offset + bytes) / page * page;
+  if (end > begin) ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {

@@ -29,7 +29,13 @@ EncodedChat encode_chat(const Tokenizer& tok, const std::string& prompt, const s
   if (max_len <= 0) fail("encode_chat: max_len must be positive, got " + std::to_string(max_len));
   EncodedChat e;
   // Role names and the newlines after them are plain text, encoded on their own
-  // so that every sample's header is the same token sequence.
+  // so that every sample's header is the same token sequence. Text between two
+  // special tokens is one pre-tokenizer segment either way, so this equals
+  // tokenizing the whole rendered template.
+  append_id(e, tok.im_start_id(), 0);
+  append_text(e, tok, "system\n" + tok.system_message(), 0);
+  append_id(e, tok.im_end_id(), 0);
+  append_text(e, tok, "\n", 0);
   append_id(e, tok.im_start_id(), 0);
   append_text(e, tok, "user\n", 0);
   if (n_image_tokens > 0) {

@@ -1,7 +1,9 @@
 #pragma once
-// Qwen-style chat template:
+// Qwen2.5-VL's chat template, for one user turn with one image:
+//   <|im_start|>system\n{system message}<|im_end|>\n
 //   <|im_start|>user\n<|vision_start|><|image_pad|>×N<|vision_end|>{prompt}<|im_end|>\n
 //   <|im_start|>assistant\n{answer}<|im_end|>
+// N is the image's token count (its grid's t·h·w / merge²).
 // Loss is on the answer tokens and the closing <|im_end|> only.
 #include <cstdint>
 #include <string>

@@ -26,38 +26,62 @@ Batch collate(const std::vector<const Example*>& ex, int pad_id, bool left_pad, 
       am_a[r][off + t] = true;
       lm_a[r][off + t] = c.loss_mask[static_cast<size_t>(t)] != 0;
     }
-    imgs.push_back(ex[static_cast<size_t>(r)]->image);
+    const ImageInput& img = ex[static_cast<size_t>(r)]->image;
+    if (img.pixel_values.defined()) {
+      imgs.push_back(img.pixel_values);
+      b.image_grid_thw.push_back(img.grid);
+    }
     b.sample_ids.push_back(ex[static_cast<size_t>(r)]->id);
   }
   b.ids = ids.to(device);
   b.attention_mask = am.to(device);
   b.loss_mask = lm.to(device);
-  b.images = torch::stack(imgs).to(device);
+  if (!imgs.empty()) b.pixel_values = torch::cat(imgs, 0).to(device);
   return b;
 }
 
-const torch::Tensor& ImageCache::get(const std::string& rel) {
+ImageInput image_input(const ProcessedImage& p) {
+  ImageInput in;
+  in.pixel_values = torch::from_blob(const_cast<float*>(p.pixel_values.data()), {p.rows, p.cols}, torch::kFloat32).clone();
+  in.grid = p.grid_thw;
+  return in;
+}
+
+ImageInput gray_image_input(const std::vector<uint8_t>& pixels, int rows, int cols, const ImageProcessorConfig& cfg) {
+  if (static_cast<int64_t>(pixels.size()) != int64_t{rows} * cols)
+    fail("image of " + std::to_string(pixels.size()) + " bytes, expected " + std::to_string(rows) + "x" +
+         std::to_string(cols));
+  return image_input(process_image(pixels.data(), rows, cols, 1, cfg));
+}
+
+const ImageInput& ImageCache::get(const std::string& rel) {
   auto it = cache_.find(rel);
   if (it != cache_.end()) return it->second;
-  cv::Mat m = read_png(dir_ / rel, size_);
+  const auto path = dir_ / rel;
+  cv::Mat m = read_png(path, 0);
+  if (!m.isContinuous()) m = m.clone();
   std::vector<uint8_t> px(m.datastart, m.dataend);
-  return cache_[rel] = image_tensor(px, size_).clone();
+  try {
+    return cache_[rel] = gray_image_input(px, m.rows, m.cols, processor_);
+  } catch (const Error& e) {
+    fail(path.string() + ": " + e.what());
+  }
 }
 
 std::vector<Example> make_examples(const std::vector<Item>& items, const Tokenizer& tok, const ModelConfig& cfg,
                                    ImageCache& images) {
   std::vector<Example> out;
   out.reserve(items.size());
-  const int n_img = cfg.vision_config.num_image_tokens();
   for (const auto& it : items) {
     Example e;
     e.id = it.id;
+    e.image = images.get(it.image);
     try {
-      e.chat = encode_chat(tok, it.prompt, it.answer, n_img, cfg.max_position_embeddings);
+      e.chat = encode_chat(tok, it.prompt, it.answer, static_cast<int>(e.image.num_tokens(cfg.vision_config.spatial_merge_size)),
+                           cfg.max_position_embeddings);
     } catch (const Error& err) {
       fail("item '" + it.id + "': " + err.what());
     }
-    e.image = images.get(it.image);
     out.push_back(std::move(e));
   }
   return out;

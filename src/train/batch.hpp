@@ -13,31 +13,49 @@
 
 namespace medforget {
 
+// One image as the model takes it: the image processor's patches and grid.
+struct ImageInput {
+  torch::Tensor pixel_values;  // [t·h·w, C·T·P·P] float32; undefined: no image
+  GridThw grid{0, 0, 0};
+  int64_t num_tokens(int merge) const { return grid[0] * grid[1] * grid[2] / (int64_t{merge} * merge); }
+};
+ImageInput image_input(const ProcessedImage& p);
+// An 8-bit grayscale image (rows × cols bytes) through the image processor.
+ImageInput gray_image_input(const std::vector<uint8_t>& pixels, int rows, int cols, const ImageProcessorConfig& cfg);
+
 struct Example {
   std::string id;
   EncodedChat chat;
-  torch::Tensor image;  // [C, H, W] float in [0,1]
+  ImageInput image;
 };
 
 struct Batch {
-  torch::Tensor ids, attention_mask, loss_mask, images;  // [B,T] int64, [B,T] bool, [B,T] bool, [B,C,H,W]
+  torch::Tensor ids, attention_mask, loss_mask;  // [B,T] int64, [B,T] bool, [B,T] bool
+  torch::Tensor pixel_values;                    // the rows' images' patches, in row order; undefined if none
+  std::vector<GridThw> image_grid_thw;
   std::vector<std::string> sample_ids;
-  ModelInput input() const { return {ids, attention_mask, images, &sample_ids}; }
+  ModelInput input() const { return {ids, attention_mask, pixel_values, image_grid_thw, &sample_ids}; }
+  void drop_images() {
+    pixel_values = torch::Tensor();
+    image_grid_thw.clear();
+  }
 };
 
 // left_pad: pads before the tokens (generation); otherwise after (training, scoring).
 Batch collate(const std::vector<const Example*>& examples, int pad_id, bool left_pad, const torch::Device& device);
 
-// Loads benchmark images once each, as model tensors; Error names the file.
+// Loads benchmark images (grayscale PNGs of any size) once each, through the
+// model's image processor; Error names the file.
 class ImageCache {
  public:
-  ImageCache(std::filesystem::path bench_dir, int image_size) : dir_(std::move(bench_dir)), size_(image_size) {}
-  const torch::Tensor& get(const std::string& rel_path);
+  ImageCache(std::filesystem::path bench_dir, ImageProcessorConfig processor)
+      : dir_(std::move(bench_dir)), processor_(processor) {}
+  const ImageInput& get(const std::string& rel_path);
 
  private:
   std::filesystem::path dir_;
-  int size_;
-  std::map<std::string, torch::Tensor> cache_;
+  ImageProcessorConfig processor_;
+  std::map<std::string, ImageInput> cache_;
 };
 
 // Encodes items as training examples (prompt + answer); Error on over-long samples.

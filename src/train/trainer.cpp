@@ -133,7 +133,12 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
   torch::manual_seed(opt.seed);
   model->to(device);
   model->train();
-  torch::optim::AdamW optim(model->parameters(),
+  // What requires a gradient is trained: everything, or a LoRA run's adapters.
+  std::vector<torch::Tensor> params;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (params.empty()) fail(opt.label + ": the model has no trainable parameters");
+  torch::optim::AdamW optim(params,
                             torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay).betas({0.9, 0.95}));
   TrainResult res;
   const int64_t per_epoch = static_cast<int64_t>((data.size() + opt.batch_size - 1) / opt.batch_size);
@@ -170,7 +175,7 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
       auto n = b.loss_mask.narrow(1, 1, b.loss_mask.size(1) - 1).sum().clamp_min(1);
       auto loss = -lp.sum() / n;
       loss.backward();
-      torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+      torch::nn::utils::clip_grad_norm_(params, opt.grad_clip);
       optim.step();
       double l = loss.item<double>();
       if (!std::isfinite(l)) fail(opt.label + ": loss became " + std::to_string(l) + " at step " + std::to_string(step) + "; lower --lr");

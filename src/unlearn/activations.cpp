@@ -42,7 +42,6 @@ static std::vector<Example> encode_items(const std::vector<Item>& items, LoadedM
     Example e;
     e.id = it.id;
     e.chat = encode_chat(m.tokenizer, it.prompt, it.answer, 0, m.config.max_position_embeddings);
-    e.image = images.get(it.image);  // collate stacks images; the forward pass drops them
     out.push_back(std::move(e));
   }
   return out;
@@ -66,7 +65,6 @@ void for_each_batch(LoadedModel& m, const std::vector<const Item*>& items, Image
     std::vector<const Example*> ptrs;
     for (size_t i = s; i < e; ++i) ptrs.push_back(&ex[static_cast<size_t>(order[i])]);
     Batch b = collate(ptrs, m.tokenizer.pad_id(), false, device);
-    if (text_only) b.images = torch::Tensor();
     std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(s),
                               order.begin() + static_cast<std::ptrdiff_t>(e));
     fn(b, torch::tensor(rows, torch::kLong));
@@ -113,7 +111,7 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
     taps.add(modules[k], opt.site, [&, k](const torch::Tensor& x, const TapContext& ctx) {
       torch::Tensor a;
       if (ctx.in_vision) {
-        a = x.dim() == 3 ? x.mean(1) : x;  // [B, N, D] -> [B, D]
+        a = per_sample_mean(x, ctx);  // packed patch or token rows -> [B, D]
       } else {
         auto text = ctx.token_mask.logical_and(ctx.vision_mask.logical_not());
         // α·mean(vision) + (1-α)·mean(text) is one weighted sum over the tokens.

@@ -14,11 +14,12 @@ std::vector<MethodOption> gradient_options() {
           {"lr", 3e-4, "AdamW learning rate (constant)", option_range("lr")},
           {"batch_size", 8, "forget and retain examples per step (each)", option_range("batch_size")},
           {"grad_clip", 1.0, "gradient norm clip", option_range("grad_clip")},
-          {"max_steps", 0, "stop after this many steps (0: epochs decide)", at_least(0)}};
+          {"max_steps", 0, "stop after this many steps (0: epochs decide)", at_least(0)},
+          {"adapters_only", true, "a LoRA model (base + adapter): train the adapters only (false: merge them and train all weights)"}};
 }
 
 LoadedModel load_frozen(const std::filesystem::path& dir, const UnlearnContext& ctx) {
-  LoadedModel m = load_model(dir, ctx.device);
+  LoadedModel m = load_model(dir, ctx.device, ctx.model.dtype);
   if (m.config.vocab_size != ctx.model.config.vocab_size)
     fail(dir.string() + ": vocabulary of " + std::to_string(m.config.vocab_size) + " differs from the model's " +
          std::to_string(ctx.model.config.vocab_size) + "; the models must share a tokenizer");
@@ -64,8 +65,9 @@ struct TrainSet {
 
 TrainSet trainable(torch::nn::Module& model, const std::vector<TrainableEntries>& only) {
   TrainSet t;
-  if (only.empty()) {
-    t.params = model.parameters();
+  if (only.empty()) {  // everything that trains: all weights, or a LoRA model's adapters
+    for (auto& p : model.parameters())
+      if (p.requires_grad()) t.params.push_back(p);
     return t;
   }
   auto named = model.named_parameters();

@@ -46,6 +46,7 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
   const size_t n = s.mlps.size();
   std::vector<torch::Tensor> acc(n);
   std::vector<torch::Tensor> scaled(n), raw(n), text_mask(n);
+  std::vector<TapContext> seen(n);  // vision rows of the last pass, for the per-item sums
   Taps& taps = m.model->taps();
   double alpha = 1;
   taps.clear();
@@ -53,6 +54,7 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
     taps.add(s.mlps[k] + ".down_proj", TapSite::Input, [&, k](const torch::Tensor& x, const TapContext& ctx) {
       raw[k] = x.detach();
       text_mask[k] = ctx.in_vision ? torch::Tensor() : ctx.token_mask.logical_and(ctx.vision_mask.logical_not());
+      if (ctx.in_vision) seen[k] = ctx;
       scaled[k] = x * alpha;
       scaled[k].retain_grad();
       return scaled[k];
@@ -76,8 +78,8 @@ Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCac
           if (text_mask[k].defined()) {  // IGI: a · ∂F/∂(αa) over text tokens, signed, summed per item
             auto tm = text_mask[k].to(torch::kFloat32).unsqueeze(-1);
             per_item = (a * g * tm).sum(1);
-          } else {  // IFI: |a| · (∂F/∂(αa))² over the image's tokens
-            per_item = (a.abs() * g.pow(2)).sum(1);
+          } else {  // IFI: |a| · (∂F/∂(αa))² over the image's patches
+            per_item = per_sample_sum(a.abs() * g.pow(2), seen[k]);
           }
           auto part = per_item / steps;  // [B, I]: the mean over α builds up across the steps
           if (!acc[k].defined()) acc[k] = torch::zeros({static_cast<int64_t>(items.size()), part.size(1)});

@@ -1,5 +1,7 @@
 #include "unlearn/unlearn.hpp"
 
+#include "model/lora.hpp"
+
 #include <chrono>
 
 #include "core/error.hpp"
@@ -25,16 +27,27 @@ Json run_unlearn(const UnlearnJob& job) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const torch::Device device = parse_device(job.device);
-  LoadedModel m = load_model(job.model, device);
-  ImageCache images(job.bench, m.config.vision_config.image_size);
+  LoadedModel m = load_model(job.model, device, dtype_option(job.dtype));
+  ImageCache images(job.bench, m.config.image_processor);
   // Resumable state of iterative methods (retrain) lives here until the checkpoint is saved.
   std::filesystem::path work = job.out.string() + ".partial";
   UnlearnContext ctx{m, req, job.bench, images, device, job.seed, work, job.dump};
   log_info("unlearn: " + job.method + " at the " + job.level + " level: " + std::to_string(req.targets.size()) +
            " target(s), " + std::to_string(req.forget.size()) + " forget / " + std::to_string(req.retain.size()) +
            " retain items");
+  // A LoRA model: gradient methods may train the adapters alone; every other
+  // method (and adapters_only=false) edits the merged weights.
+  Json lora = nullptr;
+  if (has_lora(m.model)) {
+    const bool adapters = params.contains("adapters_only") && params["adapters_only"].get<bool>() &&
+                          job.method != "mip_editor";
+    if (!adapters) merge_lora(m.model);
+    lora = {{"adapter", std::filesystem::absolute(m.adapter).string()},
+            {"edited", adapters ? "the LoRA adapters only, merged afterwards" : "the merged weights"}};
+  }
   const auto t_run = std::chrono::steady_clock::now();
   Json report = method->run(ctx, params);
+  merge_lora(m.model);  // the output is one checkpoint
   const double method_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -48,6 +61,8 @@ Json run_unlearn(const UnlearnJob& job) {
                {"bench", {{"dir", std::filesystem::absolute(job.bench).string()}, {"digest", bm.at("content_digest")}}},
                {"seed", job.seed},
                {"device", job.device},
+               {"dtype", dtype_name(m.dtype)},
+               {"lora", lora},
                {"wall_seconds", secs},
                {"method_seconds", method_secs},  // the method alone, without loading the model
                {"report", report},
@@ -59,7 +74,7 @@ Json run_unlearn(const UnlearnJob& job) {
                  {"model_digest", mm.at("content_digest")},
                  {"bench", std::filesystem::absolute(job.bench).string()},
                  {"bench_digest", bm.at("content_digest")}};
-  save_model(job.out, m.model, job.model / "tokenizer.model", mparams, inputs, {{"provenance.json", prov}});
+  save_model(job.out, m.model, m.tokenizer.file(), mparams, inputs, {{"provenance.json", prov}});
   std::filesystem::remove_all(work);
   return prov;
 }

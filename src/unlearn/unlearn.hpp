@@ -13,6 +13,7 @@ namespace medforget {
 struct UnlearnJob {
   std::filesystem::path model, bench, out, dump;
   std::string level, method, device = "cpu";
+  std::string dtype;  // bf16 | fp16 | fp32; "" = the default for the model and device
   std::string name;  // variant name (e.g. chip_no_siblings) that reports key results by; default: method
   std::vector<std::string> targets;
   Json params = Json::object();  // method options, already resolved (defaults filled)

@@ -142,15 +142,16 @@ TEST(EvalCli, BadInputsAreClear) {
   r = test::run_cli("report --out " + (t / "rep").string() + " " + (t / "x1").string() + " " + (t / "x2").string());
   EXPECT_NE(r.exit_code, 0);
   test::expect_contains(r.output, "different benchmarks");
-  // A checkpoint whose tokenizer is not the one its embedding was trained with.
+  // A checkpoint whose tokenizer is not the one its embedding was trained with:
+  // the checkpoint's digest covers tokenizer.json, so it is refused as changed.
   fs::copy(f.model, t / "swapped", fs::copy_options::recursive);
   ASSERT_EQ(test::run_cli("tokenizer train --force --bench " + f.bench.string() + " --vocab-size 400 --out " +
-                          (t / "swapped/tokenizer.model").string())
+                          (t / "swapped/tokenizer.json").string())
                 .exit_code,
             0);
   r = test::run_cli("eval --model " + (t / "swapped").string() + " --bench " + f.bench.string() +
                     " --level patient --sets forget --limit 2 --out " + (t / "e3").string());
   EXPECT_NE(r.exit_code, 0);
-  test::expect_contains(r.output, "tokenizer.model: does not match");
+  test::expect_contains(r.output, "content digest mismatch");
   EXPECT_FALSE(fs::exists(t / "e3"));
 }

@@ -1,4 +1,5 @@
 #include "model/checkpoint.hpp"
+#include "text/tokenizer.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -54,10 +55,11 @@ bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 std::filesystem::path write_tokenizer(const TempDir& tmp) {
-  auto p = tmp / "source.model";
-  std::string bytes = "fake sentencepiece model";
-  bytes += std::string(1, '\0') + "\xff\x0a";  // binary-safe copy
-  std::ofstream(p, std::ios::binary) << bytes;
+  auto p = tmp / "source" / "tokenizer.json";
+  std::filesystem::create_directories(p.parent_path());
+  TokenizerTrainOptions o;
+  o.vocab_size = 256;
+  Tokenizer::train({"the heart is normal", "no effusion"}, p, o);
   return p;
 }
 
@@ -126,13 +128,15 @@ TEST(Checkpoint, SaveLoadBitExact) {
   auto dir = tmp / "ckpt";
   save_checkpoint(dir, cfg, tensors, tok, {{"steps", 10}}, {{"benchmark", "abc123"}});
 
-  for (const char* f : {"config.json", "model.safetensors", "tokenizer.model", "manifest.json"})
+  for (const char* f : {"config.json", "preprocessor_config.json", "model.safetensors", "tokenizer.json",
+                        "tokenizer_config.json", "generation_config.json", "manifest.json"})
     EXPECT_TRUE(std::filesystem::is_regular_file(dir / f)) << f;
-  EXPECT_EQ(read_bytes(dir / "tokenizer.model"), read_bytes(tok));
-  // No staging leftovers next to the checkpoint.
+  EXPECT_EQ(read_bytes(dir / "tokenizer.json"), read_bytes(tok));
+  EXPECT_EQ(read_json(dir / "tokenizer_config.json")["chat_template"], qwen2_5_vl_chat_template());
+  // No staging leftovers next to the checkpoint (and the tokenizer's source directory).
   size_t entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(tmp.path())) entries += e.is_directory();
-  EXPECT_EQ(entries, 1u);
+  EXPECT_EQ(entries, 2u);
 
   Json m = read_checkpoint_manifest(dir);
   EXPECT_EQ(m["stage"], "checkpoint");
@@ -258,10 +262,10 @@ TEST(Checkpoint, DigestTamperingDetected) {
   EXPECT_NO_THROW(load_checkpoint_tensors(dir, shapes_of(tensors)));
 
   // A swapped tokenizer is tampering too.
-  auto tok = read_bytes(dir / "tokenizer.model");
-  write_atomic(dir / "tokenizer.model", std::string("another tokenizer"));
+  auto tok = read_bytes(dir / "tokenizer.json");
+  write_atomic(dir / "tokenizer.json", std::string("another tokenizer"));
   expect_contains(error_of([&] { load_checkpoint_tensors(dir, shapes_of(tensors)); }), "digest mismatch");
-  write_atomic(dir / "tokenizer.model", tok);
+  write_atomic(dir / "tokenizer.json", tok);
 
   // An edited config.json no longer matches the manifest.
   Json cj = read_json(dir / "config.json");
@@ -291,7 +295,7 @@ TEST(Checkpoint, FailedSaveLeavesPreviousCheckpoint) {
   EXPECT_EQ(read_checkpoint_manifest(dir)["params"]["version"], 1);
   expect_tensors(load_checkpoint_tensors(dir, shapes_of(v1)), v1);
   for (const auto& e : std::filesystem::directory_iterator(tmp.path()))
-    EXPECT_TRUE(e.path() == dir || e.path() == tok) << "leftover " << e.path();
+    EXPECT_TRUE(e.path() == dir || e.path() == tok || e.path() == tok.parent_path()) << "leftover " << e.path();
 
   save_checkpoint(dir, tiny_config(), v2, tok, {{"version", 2}}, {});
   expect_tensors(load_checkpoint_tensors(dir, shapes_of(v2)), v2);
@@ -333,5 +337,5 @@ TEST(Checkpoint, KilledSaveLeavesPreviousCheckpoint) {
   save_checkpoint(dir, tiny_config(), v2, tok, {{"version", 2}}, {});
   expect_tensors(load_checkpoint_tensors(dir, shapes_of(v2)), v2);
   for (const auto& e : std::filesystem::directory_iterator(tmp.path()))
-    EXPECT_TRUE(e.path() == dir || e.path() == tok) << "leftover " << e.path();
+    EXPECT_TRUE(e.path() == dir || e.path() == tok || e.path() == tok.parent_path()) << "leftover " << e.path();
 }

@@ -16,21 +16,28 @@ constexpr int kImagePad = 5, kPad = 0, kEos = 2;
 
 ModelConfig tiny_config() { return model_preset_with_ids("tiny", 64); }
 
-// A prompt: some text ids, the image pads, more text ids.
+// A random grayscale image of rows × cols through the model's image processor.
+ImageInput random_image(int rows, int cols, uint64_t seed, const ModelConfig& c) {
+  torch::manual_seed(seed);
+  auto px = torch::randint(0, 256, {rows * cols}, torch::kUInt8);
+  std::vector<uint8_t> bytes(px.data_ptr<uint8_t>(), px.data_ptr<uint8_t>() + px.numel());
+  return gray_image_input(bytes, rows, cols, c.image_processor);
+}
+
+// A prompt: some text ids, the image pads (as many as the image's grid gives), more text ids.
 Example example(const std::string& id, std::vector<int64_t> before, std::vector<int64_t> after, uint64_t seed,
-                const ModelConfig& c) {
+                const ModelConfig& c, int rows = 64, int cols = 64) {
   Example e;
   e.id = id;
+  e.image = random_image(rows, cols, seed, c);
   auto& ids = e.chat.ids;
   ids = before;
   ids.push_back(3);
-  for (int i = 0; i < c.vision_config.num_image_tokens(); ++i) ids.push_back(kImagePad);
+  for (int64_t i = 0; i < e.image.num_tokens(c.vision_config.spatial_merge_size); ++i) ids.push_back(kImagePad);
   ids.push_back(4);
   ids.insert(ids.end(), after.begin(), after.end());
   e.chat.loss_mask.assign(ids.size(), 0);
   e.chat.vision_mask.assign(ids.size(), 0);
-  torch::manual_seed(seed);
-  e.image = torch::rand({1, c.vision_config.image_size, c.vision_config.image_size});
   return e;
 }
 
@@ -60,7 +67,9 @@ TEST(Model, PaddingDoesNotChangeLogits) {
   MultimodalModel m(c);
   m->eval();
   torch::NoGradGuard ng;
-  auto a = example("a", {1, 7, 8}, {9, 10, 11, 12}, 1, c), b = example("b", {1}, {13}, 2, c);
+  // Images of two sizes: 16 and 12 image tokens.
+  auto a = example("a", {1, 7, 8}, {9, 10, 11, 12}, 1, c), b = example("b", {1}, {13}, 2, c, 48, 64);
+  ASSERT_EQ(b.image.num_tokens(2), 12);
   for (bool left : {false, true}) {
     Batch both = collate({&a, &b}, kPad, left, torch::kCPU);
     Batch alone = collate({&b}, kPad, left, torch::kCPU);
@@ -75,8 +84,8 @@ TEST(Model, KvCacheGenerationEqualsNoCacheGeneration) {
   auto c = tiny_config();
   torch::manual_seed(2);
   MultimodalModel m(c);
-  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c),
-                               example("c", {1, 7, 8, 9}, {12, 13, 14}, 5, c)};
+  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c, 32, 64),
+                               example("c", {1, 7, 8, 9}, {12, 13, 14}, 5, c, 64, 48)};
   GenerateOptions with, without;
   with.max_new_tokens = without.max_new_tokens = 12;
   without.use_cache = false;
@@ -139,7 +148,7 @@ TEST(Model, GenerationNeverChoosesVisionMarkers) {
     for (auto& p : m->named_parameters())
       if (p.key() == "lm_head.weight") p.value()[c.image_token_id].mul_(1000);
   }
-  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c)};
+  std::vector<Example> prompts{example("a", {1, 7}, {9, 10}, 3, c), example("b", {1}, {11}, 4, c, 48, 48)};
   GenerateOptions g;
   g.max_new_tokens = 6;
   std::vector<std::vector<int>> out;
@@ -157,7 +166,7 @@ TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
   MultimodalModel m(c);
   m->eval();
   torch::NoGradGuard ng;
-  auto a = example("a", {1, 7}, {9, 10}, 6, c), b = example("b", {1}, {11, 12, 13}, 7, c);
+  auto a = example("a", {1, 7}, {9, 10}, 6, c), b = example("b", {1}, {11, 12, 13}, 7, c, 32, 64);
   Batch batch = collate({&a, &b}, kPad, false, torch::kCPU);
   auto base = m->forward(batch.input());
   const std::string gate = "model.layers.1.mlp.gate_proj";
@@ -174,8 +183,15 @@ TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
     return torch::Tensor();
   });
   bool vision_flag = false;
+  torch::Tensor merger_rows, block_rows;
   m->taps().add("visual.merger.mlp.0", TapSite::Output, [&](const torch::Tensor& x, const TapContext& ctx) {
-    vision_flag = ctx.in_vision && !ctx.vision_mask.defined();
+    vision_flag = ctx.in_vision && !ctx.vision_mask.defined() && ctx.batch_size == 2 && ctx.rows.size(0) == x.size(0);
+    merger_rows = ctx.rows.clone();
+    return torch::Tensor();
+  });
+  m->taps().add("visual.blocks.0.mlp.down_proj", TapSite::Output, [&](const torch::Tensor& x, const TapContext& ctx) {
+    block_rows = ctx.rows.clone();
+    EXPECT_EQ(ctx.rows.size(0), x.size(0));
     return torch::Tensor();
   });
   auto observed = m->forward(batch.input());
@@ -183,8 +199,20 @@ TEST(Model, TapsObserveTheTensorsTheForwardUsesAndCanEdit) {
   auto* lin = m->model->layers[1]->as<DecoderLayerImpl>()->mlp->gate_proj.get();
   EXPECT_TRUE(torch::allclose(torch::linear(in, lin->weight, lin->bias), out));
   EXPECT_EQ(seen_ids, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(vmask.sum().item<int64_t>(), 2 * c.vision_config.num_image_tokens());
+  EXPECT_EQ(vmask.sum().item<int64_t>(), 16 + 8);
   EXPECT_TRUE(vision_flag);
+  // Packed vision rows map to their samples: 16 + 8 merged tokens, 4 patches each.
+  ASSERT_TRUE(merger_rows.defined() && block_rows.defined());
+  EXPECT_EQ(merger_rows.eq(0).sum().item<int64_t>(), 16);
+  EXPECT_EQ(merger_rows.eq(1).sum().item<int64_t>(), 8);
+  EXPECT_EQ(block_rows.eq(0).sum().item<int64_t>(), 64);
+  EXPECT_EQ(block_rows.eq(1).sum().item<int64_t>(), 32);
+  TapContext ctx;
+  ctx.rows = merger_rows;
+  ctx.batch_size = 2;
+  auto ones = torch::ones({merger_rows.size(0), 3});
+  EXPECT_TRUE(torch::equal(per_sample_sum(ones, ctx).select(1, 0), torch::tensor({16.f, 8.f})));
+  EXPECT_TRUE(torch::allclose(per_sample_mean(ones, ctx), torch::ones({2, 3})));
   m->taps().clear();
   m->taps().add("model.layers.1.mlp.down_proj", TapSite::Output,
                 [](const torch::Tensor& x, const TapContext&) { return torch::zeros_like(x); });
@@ -234,12 +262,36 @@ TEST(Model, BadInputsGiveClearErrors) {
   torch::NoGradGuard ng;
   auto a = example("a", {1}, {9}, 8, c);
   Batch b = collate({&a}, kPad, false, torch::kCPU);
-  auto wrong = b;
-  wrong.images = torch::rand({1, 1, 32, 32});
-  EXPECT_THROW(m->forward(wrong.input()), Error);
+  auto expect_error = [&](const Batch& x, const std::string& needle) {
+    try {
+      m->forward(x.input());
+      ADD_FAILURE() << "no error; expected one mentioning " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto wrong = b;  // patches of the wrong width
+  wrong.pixel_values = torch::rand({b.pixel_values.size(0), 10});
+  expect_error(wrong, "pixel_values");
+  auto short_pixels = b;  // fewer patches than the grid says
+  short_pixels.pixel_values = b.pixel_values.narrow(0, 0, 4);
+  expect_error(short_pixels, "pixel_values");
+  auto other_grid = b;  // a grid whose token count disagrees with the pads
+  other_grid.image_grid_thw = {{1, 4, 4}};
+  expect_error(other_grid, "image");
+  auto odd_grid = b;  // not a multiple of the merge size
+  odd_grid.image_grid_thw = {{1, 3, 4}};
+  expect_error(odd_grid, "image");
+  auto no_grid = b;
+  no_grid.image_grid_thw.clear();
+  expect_error(no_grid, "grids");
+  auto no_images = b;
+  no_images.drop_images();
+  expect_error(no_images, "no images");
   auto no_pads = b;
   no_pads.ids = torch::ones_like(b.ids);
-  EXPECT_THROW(m->forward(no_pads.input()), Error);
-  auto long_ids = torch::ones({1, c.max_position_embeddings + 1}, torch::kLong);
-  EXPECT_THROW(m->forward({long_ids, torch::Tensor(), torch::Tensor(), nullptr}), Error);
+  expect_error(no_pads, "grids");
+  Batch too_long;
+  too_long.ids = torch::ones({1, c.max_position_embeddings + 1}, torch::kLong);
+  expect_error(too_long, "exceeds the context");
 }

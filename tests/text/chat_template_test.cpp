@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "text/bpe_tokenizer.hpp"
 #include "test_util.hpp"
 
 using namespace medforget;
@@ -21,8 +22,8 @@ const Tokenizer& tok() {
     }
     TokenizerTrainOptions o;
     o.vocab_size = 400;
-    Tokenizer::train(texts, *dir / "tok.model", o);
-    return new Tokenizer(Tokenizer::load(*dir / "tok.model"));
+    Tokenizer::train(texts, *dir / "tokenizer.json", o);
+    return new Tokenizer(Tokenizer::load(*dir / "tokenizer.json"));
   }();
   return *t;
 }
@@ -34,6 +35,10 @@ std::vector<int64_t> expected_ids(const std::string& prompt, const std::string& 
   const Tokenizer& t = tok();
   std::vector<int64_t> v;
   auto add = [&v](const std::vector<int>& ids) { v.insert(v.end(), ids.begin(), ids.end()); };
+  v.push_back(t.im_start_id());
+  add(enc("system\nYou are a helpful assistant."));
+  v.push_back(t.im_end_id());
+  add(enc("\n"));
   v.push_back(t.im_start_id());
   add(enc("user\n"));
   if (n_img > 0) {
@@ -70,7 +75,7 @@ TEST(ChatTemplate, ExactLayoutAndMasks) {
   EncodedChat e = encode_chat(tok(), prompt, answer, n_img, 512);
   EXPECT_EQ(e.ids, expected_ids(prompt, answer, n_img));
   EXPECT_EQ(pieces(e.ids),
-            "<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>"
+            "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>"
             "<|vision_end|>"
             "Describe the findings.<|im_end|>\n<|im_start|>assistant\nMild cardiomegaly.\nNo "
             "pleural effusion."
@@ -78,7 +83,8 @@ TEST(ChatTemplate, ExactLayoutAndMasks) {
   ASSERT_EQ(e.loss_mask.size(), e.ids.size());
   ASSERT_EQ(e.vision_mask.size(), e.ids.size());
 
-  const int user_len = 1 + static_cast<int>(enc("user\n").size());
+  const int system_len = 2 + static_cast<int>(enc("system\nYou are a helpful assistant.").size() + enc("\n").size());
+  const int user_len = system_len + 1 + static_cast<int>(enc("user\n").size());
   EXPECT_EQ(e.ids[user_len], tok().vision_start_id());
   EXPECT_EQ(e.vision_begin, user_len + 1);
   EXPECT_EQ(e.vision_end, e.vision_begin + n_img);
@@ -104,6 +110,24 @@ TEST(ChatTemplate, ExactLayoutAndMasks) {
   EXPECT_EQ(tok().decode(ans), answer);
 }
 
+// Pieces encoded one by one equal the whole rendered template tokenized at once,
+// as transformers' apply_chat_template(tokenize=True) does it.
+TEST(ChatTemplate, EqualsTheRenderedTemplateTokenizedWhole) {
+  const BpeTokenizer whole = BpeTokenizer::load(tok().file());
+  const std::string prompt = " What is seen? (2 views)\n", answer = "Right  effusion,\n\nstable since 2019.";
+  EncodedChat e = encode_chat(tok(), prompt, answer, 3, 512);
+  const std::string rendered = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+                               "<|vision_start|><|image_pad|><|image_pad|><|image_pad|><|vision_end|>" +
+                               prompt + "<|im_end|>\n<|im_start|>assistant\n" + answer + "<|im_end|>";
+  auto ids = whole.encode(rendered, /*parse_special=*/true);
+  EXPECT_EQ(e.ids, std::vector<int64_t>(ids.begin(), ids.end()));
+  EncodedChat t = encode_chat(tok(), prompt, answer, 0, 512);  // text only: "user\n" and the prompt are one segment
+  const std::string text_only = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" +
+                                prompt + "<|im_end|>\n<|im_start|>assistant\n" + answer + "<|im_end|>";
+  ids = whole.encode(text_only, true);
+  EXPECT_EQ(t.ids, std::vector<int64_t>(ids.begin(), ids.end()));
+}
+
 TEST(ChatTemplate, EmptyAnswerIsAGenerationPrompt) {
   EncodedChat full = encode_chat(tok(), "What is seen?", "Edema.", 2, 512);
   EncodedChat gen = encode_chat(tok(), "What is seen?", "", 2, 512);
@@ -112,7 +136,7 @@ TEST(ChatTemplate, EmptyAnswerIsAGenerationPrompt) {
   EXPECT_EQ(gen.ids, std::vector<int64_t>(full.ids.begin(), full.ids.begin() + full.prompt_len));
   for (auto m : gen.loss_mask) EXPECT_EQ(m, 0);
   EXPECT_EQ(pieces(gen.ids),
-            "<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|vision_end|>What is "
+            "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|vision_end|>What is "
             "seen?<|im_end|>\n"
             "<|im_start|>assistant\n");
 }
@@ -139,8 +163,8 @@ TEST(ChatTemplate, InjectedSpecialTextStaysText) {
     im_ends += id == tok().im_end_id();
     vision_starts += id == tok().vision_start_id();
   }
-  EXPECT_EQ(im_starts, 2);
-  EXPECT_EQ(im_ends, 2);
+  EXPECT_EQ(im_starts, 3);
+  EXPECT_EQ(im_ends, 3);
   EXPECT_EQ(vision_starts, 1);
 }
 

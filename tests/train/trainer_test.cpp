@@ -27,13 +27,15 @@ std::vector<Example> data(int n, const ModelConfig& c) {
     e.id = "s" + std::to_string(k);
     auto& ids = e.chat.ids;
     ids = {1, 3};
-    for (int i = 0; i < c.vision_config.num_image_tokens(); ++i) ids.push_back(5);
+    auto px = torch::randint(0, 256, {64 * 64}, torch::kUInt8);
+    e.image = gray_image_input(std::vector<uint8_t>(px.data_ptr<uint8_t>(), px.data_ptr<uint8_t>() + px.numel()), 64, 64,
+                               c.image_processor);
+    for (int64_t i = 0; i < e.image.num_tokens(c.vision_config.spatial_merge_size); ++i) ids.push_back(5);
     ids.insert(ids.end(), {4, 6 + k % 4});
     e.chat.prompt_len = static_cast<int>(ids.size());
     ids.insert(ids.end(), {10 + k, 20 + k % 7, 2});
     e.chat.loss_mask.assign(ids.size(), 0);
     for (size_t i = ids.size() - 3; i < ids.size(); ++i) e.chat.loss_mask[i] = 1;
-    e.image = torch::rand({1, c.vision_config.image_size, c.vision_config.image_size});
     out.push_back(std::move(e));
   }
   return out;

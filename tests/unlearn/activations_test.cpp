@@ -16,7 +16,7 @@ TEST(Activations, BatchesByLengthAndReturnsRowsInItemOrder) {
   ASSERT_GE(all.size(), 40u);
   std::vector<const Item*> items;
   for (size_t i = 0; i < 40; ++i) items.push_back(&all[i]);
-  ImageCache images(f.bench, m.config.vision_config.image_size);
+  ImageCache images(f.bench, m.config.image_processor);
 
   // Every item once; within the pass, batches never get shorter, so a batch
   // holds items of similar lengths rather than id neighbours.
