@@ -54,14 +54,14 @@ static std::string unique_suffix() {
   return ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
-static void write_atomic_raw(const fs::path& p, const char* data, size_t n) {
+void write_atomic_parts(const fs::path& p, const std::vector<std::pair<const void*, size_t>>& parts) {
   if (p.has_parent_path()) fs::create_directories(p.parent_path());
   fs::path tmp = p;
   tmp += unique_suffix();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) fail(tmp.string() + ": cannot create (" + std::strerror(errno) + ")");
   try {
-    write_all(fd, data, n, tmp);
+    for (const auto& [data, n] : parts) write_all(fd, static_cast<const char*>(data), n, tmp);
     if (::fsync(fd) != 0) fail(tmp.string() + ": fsync failed (" + std::strerror(errno) + ")");
   } catch (...) {
     ::close(fd);
@@ -76,11 +76,9 @@ static void write_atomic_raw(const fs::path& p, const char* data, size_t n) {
   fsync_dir(p.parent_path());
 }
 
-void write_atomic(const fs::path& p, const std::string& data) {
-  write_atomic_raw(p, data.data(), data.size());
-}
+void write_atomic(const fs::path& p, const std::string& data) { write_atomic_parts(p, {{data.data(), data.size()}}); }
 void write_atomic(const fs::path& p, const std::vector<uint8_t>& data) {
-  write_atomic_raw(p, reinterpret_cast<const char*>(data.data()), data.size());
+  write_atomic_parts(p, {{data.data(), data.size()}});
 }
 
 // Staging directories of runs that were killed ("<name>.tmp-<pid>-<n>" whose

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace medforget {
@@ -14,6 +15,9 @@ std::string read_text(const fs::path& p);
 std::vector<uint8_t> read_bytes(const fs::path& p);
 void write_atomic(const fs::path& p, const std::string& data);
 void write_atomic(const fs::path& p, const std::vector<uint8_t>& data);
+// The buffers one after another, as one atomic file (a large file is never
+// assembled in memory first).
+void write_atomic_parts(const fs::path& p, const std::vector<std::pair<const void*, size_t>>& parts);
 void fsync_dir(const fs::path& dir);
 
 // A directory built under a temporary sibling name and renamed into place on

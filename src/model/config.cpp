@@ -142,7 +142,8 @@ void ModelConfig::validate() const {
     errs.push_back("the image processor's patch_size/merge_size/temporal_patch_size " + num(p.patch_size) + "/" +
                    num(p.merge_size) + "/" + num(p.temporal_patch_size) + " disagree with the vision tower's " +
                    num(v.patch_size) + "/" + num(v.spatial_merge_size) + "/" + num(v.temporal_patch_size));
-  else if (v.patch_size > 0 && v.spatial_merge_size > 0 && max_position_embeddings > 0) {
+  else if (v.patch_size > 0 && v.spatial_merge_size > 0 && v.patch_size <= 64 && v.spatial_merge_size <= 64 &&
+           max_position_embeddings > 0) {  // bounded: the product below cannot overflow
     const int64_t unit = int64_t{v.patch_size} * v.spatial_merge_size;
     if (p.max_pixels / (unit * unit) >= max_position_embeddings)
       errs.push_back("an image of max_pixels " + num(p.max_pixels) + " gives " + num(p.max_pixels / (unit * unit)) +

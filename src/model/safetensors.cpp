@@ -92,13 +92,12 @@ void write_safetensors(const std::filesystem::path& p, const std::map<std::strin
   std::string h = header.dump();  // compact; nlohmann objects iterate in sorted key order
   while (h.size() % 8 != 0) h += ' ';
 
-  std::vector<uint8_t> out;
-  out.reserve(8 + h.size() + offset);
-  uint64_t n = h.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
-  out.insert(out.end(), h.begin(), h.end());
-  for (const auto& [name, t] : tensors) out.insert(out.end(), t.data.begin(), t.data.end());
-  write_atomic(p, out);
+  uint8_t len[8];
+  const uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  std::vector<std::pair<const void*, size_t>> parts{{len, 8}, {h.data(), h.size()}};
+  for (const auto& [name, t] : tensors) parts.emplace_back(t.data.data(), t.data.size());
+  write_atomic_parts(p, parts);
 }
 
 std::map<std::string, TensorSpan> read_safetensors_header(const std::filesystem::path& p,

@@ -257,3 +257,22 @@ TEST(ModelConfig, ReadsTransformersFiveAndFourLayouts) {
   act["vision_config"]["hidden_act"] = "quick_gelu";
   refuse(act, {"vision_config", "quick_gelu"});
 }
+
+// Vision sizes large enough to overflow 32-bit products (patch × merge, the patch
+// dimension) are errors naming the keys, not wrapped values that pass validation
+// (the class of fuzz/RESULTS.md finding 3).
+TEST(ModelConfig, HugeVisionSizesAreErrorsNotOverflows) {
+  ModelConfig c = filled("tiny");
+  c.vision_config.patch_size = 1 << 30;
+  c.vision_config.spatial_merge_size = 1 << 30;
+  c.vision_config.window_size = 1 << 30;
+  c.image_processor.patch_size = c.vision_config.patch_size;
+  c.image_processor.merge_size = c.vision_config.spatial_merge_size;
+  auto msg = error_of([&] { c.validate(); });
+  expect_contains(msg, "vision_config.patch_size");
+  expect_contains(msg, "at most 64");
+  const auto seed = std::filesystem::path(MEDFORGET_SOURCE_DIR) / "fuzz/corpus/model_config/regress_huge_vision_sizes.json";
+  ModelConfig r = ModelConfig::from_json(read_json(seed), seed.string());
+  r.image_processor = ImageProcessorConfig{};
+  expect_contains(error_of([&] { r.validate(); }), "spatial_merge_size");
+}

@@ -220,3 +220,25 @@ TEST(HfWorkflow, LoraFineTuningWritesAPeftAdapterAndMerges) {
   EXPECT_EQ(prov["lora"]["edited"], "the merged weights");
   EXPECT_EQ(prov["lora"]["adapter"], fs::absolute(ad).string());
 }
+
+// `init`: a random checkpoint of any config.json, in the dtype asked, that loads.
+TEST(HfWorkflow, InitWritesARandomCheckpointOfAConfig) {
+  test::TempDir tmp;
+  const fs::path d = hf_model(tmp.path());
+  const fs::path x = tmp.path() / "init";
+  auto r = test::run_cli("init --config " + (d / "config.json").string() + " --preprocessor " +
+                         (d / "preprocessor_config.json").string() + " --tokenizer " + d.string() +
+                         " --dtype bf16 --out " + x.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json(x / "config.json")["torch_dtype"], "bfloat16");
+  for (const auto& [n, t] : read_safetensors(x / "model.safetensors")) EXPECT_EQ(t.dtype, "BF16") << n;
+  LoadedModel m = load_model(x, torch::kCPU);
+  EXPECT_EQ(m.dtype, torch::kFloat32);  // computed in fp32 on the CPU by default
+  EXPECT_TRUE(torch::isfinite(logits_of(m)).all().item<bool>());
+  // A tokenizer whose ids are not the config's is refused before anything is written.
+  auto bad = test::run_cli("init --config " + (d / "config.json").string() + " --tokenizer " +
+                           (fs::path(MEDFORGET_SOURCE_DIR) / "tests/fixtures/bpe_tiny/tokenizer.json").string() +
+                           " --out " + (tmp.path() / "bad").string());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_FALSE(fs::exists(tmp.path() / "bad"));
+}
