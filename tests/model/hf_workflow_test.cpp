@@ -5,6 +5,7 @@
 // with a tokenizer.json whose special ids are that fixture's.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "core/error.hpp"
@@ -18,6 +19,7 @@
 #include "test_util.hpp"
 #include "data/item.hpp"
 #include "text/bpe_trainer.hpp"
+#include "text/chat_template.hpp"
 
 using namespace medforget;
 namespace fs = std::filesystem;
@@ -241,4 +243,30 @@ TEST(HfWorkflow, InitWritesARandomCheckpointOfAConfig) {
                            " --out " + (tmp.path() / "bad").string());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_FALSE(fs::exists(tmp.path() / "bad"));
+}
+
+// tests/fixtures/hf/export_a (scripts/make_export_fixture.sh: model A unlearned with CHIP and
+// exported) loaded back by transformers on the GPU machine (scripts/hf_export_check.sh):
+// transformers' logits and chat-template ids equal medforget's.
+TEST(HfWorkflow, ExportLoadsIntoTransformersWithMedforgetsLogits) {
+  const fs::path dir = test::kHfFixtures / "export_a", ref = test::kHfFixtures / "export_a_ref.safetensors";
+  LoadedModel m = load_model(dir, torch::kCPU);
+  const auto ours = logits_of(m);
+  EXPECT_TRUE(torch::isfinite(ours).all().item<bool>());
+  if (!fs::exists(ref))
+    GTEST_SKIP() << "transformers' logits for export_a are not recorded yet (OUT=DIR bash scripts/hf_export_check.sh "
+                    "on the GPU machine, then commit DIR/export_a_ref.safetensors)";
+  const auto r = read_safetensors(ref);
+  auto theirs = to_torch(r.at("export_a.logits"));
+  auto mask = to_torch(read_safetensors(test::kHfFixtures / "model_a_ref.safetensors").at("batch.attention_mask"));
+  theirs = theirs.masked_fill(mask.eq(0).unsqueeze(-1), 0);
+  const double d = (ours - theirs).abs().max().item<double>();
+  std::printf("[parity] export_a in transformers: logits max |diff| %.2e\n", d);
+  EXPECT_LT(d, 1e-4);
+  // transformers' apply_chat_template + tokenizer on the exported files = medforget's encoding.
+  auto ids = to_torch(r.at("export_a.chat_ids"));
+  std::vector<int64_t> want(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  const auto nl = m.tokenizer.encode("\n");
+  if (!want.empty() && nl.size() == 1 && want.back() == nl[0]) want.pop_back();  // the template's final newline
+  EXPECT_EQ(encode_chat(m.tokenizer, "Describe the findings.", "No pleural effusion.", 1, 512).ids, want);
 }
