@@ -90,31 +90,22 @@ LoadedModel load_model(const std::filesystem::path& dir, const torch::Device& de
   m.dir = dir;
   m.dtype = dtype.value_or(default_dtype(dir, device));
   if (is_hf_model_dir(dir)) {
-    // A Hugging Face directory: weights memory-mapped and moved into the model
-    // tensor by tensor, in the compute dtype.
     m.config = read_hf_config(dir);
-    m.tokenizer = Tokenizer::load(dir);
-    check_tokenizer(dir, m.config, m.tokenizer);
-    {
-      SkipParameterInit skip;
-      m.model = MultimodalModel(m.config);
-    }
-    auto params = m.model->named_parameters();
-    torch::NoGradGuard ng;
-    read_hf_weights(dir, m.model->expected_shapes(), m.dtype,
-                    [&](const std::string& name, torch::Tensor t) { params[name].set_data(t); });
   } else {
-    // A medforget checkpoint: its digest verified (streamed), then the same
-    // memory-mapped loading as a Hugging Face directory's.
+    // A medforget checkpoint: its digest verified (streamed), then loaded as a
+    // Hugging Face directory is.
     m.config = load_checkpoint_config(dir);
     verify_manifest_digest(dir, read_checkpoint_manifest(dir));
-    m.tokenizer = Tokenizer::load(dir / "tokenizer.json");
-    check_tokenizer(dir, m.config, m.tokenizer);
-    {
-      SkipParameterInit skip;
-      m.model = MultimodalModel(m.config);
-    }
-    auto params = m.model->named_parameters();
+  }
+  m.tokenizer = Tokenizer::load(dir / "tokenizer.json");
+  check_tokenizer(dir, m.config, m.tokenizer);
+  {
+    SkipParameterInit skip;  // every parameter is about to be replaced
+    m.model = MultimodalModel(m.config);
+  }
+  // Weights memory-mapped and moved into the model tensor by tensor, in the compute dtype.
+  auto params = m.model->named_parameters();
+  {
     torch::NoGradGuard ng;
     read_hf_weights(dir, m.model->expected_shapes(), m.dtype,
                     [&](const std::string& name, torch::Tensor t) { params[name].set_data(t); });
