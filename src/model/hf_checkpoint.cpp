@@ -7,14 +7,13 @@
 #include "core/json.hpp"
 #include "core/manifest.hpp"
 #include "model/safetensors.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 // Shard file → the tensors the index assigns to it; the single file when there is no index.
 std::map<std::string, std::set<std::string>> weight_files(const fs::path& dir) {
@@ -65,11 +64,7 @@ ModelConfig read_hf_config(const fs::path& dir) {
   return c;
 }
 
-std::string canonical_weight_name(const std::string& n) {
-  if (starts_with(n, "model.language_model.")) return "model." + n.substr(21);
-  if (starts_with(n, "model.visual.")) return n.substr(6);
-  return n;
-}
+std::string canonical_weight_name(const std::string& n) { return arch::from_transformers5(n); }
 
 void read_hf_weights(const fs::path& dir, const ExpectedShapes& expected, torch::ScalarType dtype,
                      const WeightSink& sink) {

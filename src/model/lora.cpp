@@ -8,6 +8,7 @@
 #include "core/fs.hpp"
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 
@@ -18,13 +19,6 @@ namespace {
 bool ends_with_module(const std::string& name, const std::string& t) {
   return name == t || (name.size() > t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0 &&
                        name[name.size() - t.size() - 1] == '.');
-}
-
-// The module's name in transformers 5 (what PEFT writes for Qwen2.5-VL there).
-std::string transformers5_name(const std::string& n) {
-  if (n.rfind("model.", 0) == 0) return "model.language_model." + n.substr(6);
-  if (n.rfind("visual.", 0) == 0) return "model." + n;
-  return n;
 }
 
 double number_in(const std::string& key, const std::string& v) {
@@ -151,7 +145,7 @@ Json LoraConfig::adapter_config(const std::string& base_model) const {
 bool LoraConfig::matches(const std::string& module) const {
   if (!target_regex.empty()) {
     const std::regex re(target_regex);
-    return std::regex_match(module, re) || std::regex_match(transformers5_name(module), re);
+    return std::regex_match(module, re) || std::regex_match(arch::to_transformers5(module), re);
   }
   for (const auto& t : targets)
     if (ends_with_module(module, t)) return true;
@@ -163,7 +157,7 @@ std::vector<std::string> apply_lora(MultimodalModel& model, const LoraConfig& cf
   for (auto& p : model->parameters()) p.set_requires_grad(false);
   for (const auto& item : model->named_modules("", false)) {
     auto* lin = item.value()->as<TapLinearImpl>();
-    if (!lin || item.key() == "lm_head" || !cfg.matches(item.key())) continue;
+    if (!lin || item.key() == arch::kLmHead || !cfg.matches(item.key())) continue;
     lin->enable_lora(cfg.r, cfg.scaling(), cfg.dropout);
     names.push_back(item.key());
   }
@@ -203,7 +197,7 @@ void merge_lora(MultimodalModel& model) {
 std::string peft_tensor_name(const std::string& name) {
   // "model.layers.0.self_attn.q_proj.lora_A.weight" → module + suffix
   const size_t cut = name.find(".lora_");
-  return "base_model.model." + transformers5_name(name.substr(0, cut)) + name.substr(cut);
+  return "base_model.model." + arch::to_transformers5(name.substr(0, cut)) + name.substr(cut);
 }
 
 void save_lora_adapter(MultimodalModel& model, const LoraConfig& cfg, const fs::path& dir, const std::string& base) {

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "model/model.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 
@@ -25,7 +26,7 @@ MultimodalModelImpl::MultimodalModelImpl(const ModelConfig& c) : cfg_(c) {
   rope_axis_ = register_buffer("rope_axis", torch::tensor(axis, torch::kLong));
   for (const auto& item : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
     if (auto* lin = item.value()->as<TapLinearImpl>()) {
-      bool vision = item.key().rfind("visual.", 0) == 0;
+      const bool vision = arch::in_vision(item.key());
       lin->attach(&taps_, item.key(), vision);
       linear_names_.push_back(item.key());
     }

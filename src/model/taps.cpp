@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 
@@ -52,7 +53,7 @@ torch::Tensor Taps::apply(const std::string& name, bool in_vision, TapSite site,
     ctx.vision_mask = vision_mask_;
     ctx.token_mask = token_mask_;
   } else {
-    ctx.rows = name.rfind("visual.merger.", 0) == 0 ? token_rows_ : patch_rows_;
+    ctx.rows = arch::in_merger(name) ? token_rows_ : patch_rows_;
     ctx.batch_size = batch_size_;
   }
   ctx.sample_ids = sample_ids_;

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "model/inference.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 
@@ -85,13 +86,12 @@ static torch::Tensor mean_weights(const torch::Tensor& mask) {
 // The deepest decoder layer a tap on `modules` reads (-1: vision tower only),
 // or nullopt when one reads past the decoder (final norm, LM head).
 static std::optional<int64_t> deepest_layer(const std::vector<std::string>& modules) {
-  const std::string layers = "model.layers.";
   int64_t deepest = -1;
   for (const auto& name : modules) {
-    if (name.rfind("visual.", 0) == 0) continue;
-    if (name.rfind(layers, 0) != 0 || name.size() == layers.size() || !std::isdigit(static_cast<unsigned char>(name[layers.size()])))
-      return std::nullopt;  // the full pass, whose check names a module that never ran
-    deepest = std::max<int64_t>(deepest, std::stoll(name.substr(layers.size())));
+    if (arch::in_vision(name)) continue;
+    const auto layer = arch::decoder_layer_of(name);
+    if (!layer) return std::nullopt;  // the full pass, whose check names a module that never ran
+    deepest = std::max<int64_t>(deepest, *layer);
   }
   return deepest;
 }

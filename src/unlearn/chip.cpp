@@ -34,6 +34,7 @@
 #include "unlearn/chip_dump.hpp"
 #include "unlearn/chip_plan.hpp"
 #include "unlearn/method.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 namespace {
@@ -92,11 +93,10 @@ class Chip : public Method {
     LoadedModel& m = ctx.model;
     std::vector<std::string> modules;
     for (int l : top_layers(m.config.num_hidden_layers, p.at("layer_fraction").get<double>()))
-      for (const char* proj : {"gate_proj", "up_proj", "down_proj"})
-        modules.push_back("model.layers." + std::to_string(l) + ".mlp." + proj);
+      for (const std::string_view proj : arch::kMlpProjections) modules.push_back(arch::decoder_mlp_proj(l, proj));
     if (p.at("merger").get<bool>()) {
-      modules.push_back("visual.merger.mlp.0");
-      modules.push_back("visual.merger.mlp.2");
+      modules.push_back(arch::merger_fc1());
+      modules.push_back(arch::merger_fc2());
     }
     ChipPlan plan = plan_items(ctx.request, p.at("cap").get<int>(), ctx.seed);
     ActivationOptions ao;
@@ -138,7 +138,7 @@ class Chip : public Method {
       const int64_t n = a.size(1);
       const int64_t n_sel = std::max<int64_t>(1, static_cast<int64_t>(std::llround(k * static_cast<double>(n))));
       auto sel = std::get<0>(std::get<1>(score.topk(n_sel)).sort());  // ascending neuron ids
-      const bool vision_only = modules[mi].rfind("visual.", 0) == 0;
+      const bool vision_only = arch::in_vision(modules[mi]);
       std::vector<torch::Tensor> dirs;
       for (size_t pi = 0; pi < pairs.size(); ++pi) {
         const auto& [node, sibs] = pairs[pi];

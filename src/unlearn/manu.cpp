@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "unlearn/activations.hpp"
 #include "unlearn/method.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 namespace {
@@ -49,9 +50,9 @@ class Manu : public Method {
     LoadedModel& m = ctx.model;
     std::vector<std::string> lm, vis;  // MLP prefixes ("model.layers.3.mlp")
     for (int l : top_layers(m.config.num_hidden_layers, p.at("layer_fraction").get<double>()))
-      lm.push_back("model.layers." + std::to_string(l) + ".mlp");
+      lm.push_back(arch::decoder_mlp(l));
     for (int l : top_layers(m.config.vision_config.depth, p.at("vision_layer_fraction").get<double>()))
-      vis.push_back("visual.blocks." + std::to_string(l) + ".mlp");
+      vis.push_back(arch::vision_mlp(l));
     std::vector<std::string> mm_modules, txt_modules;
     for (const auto& s : lm) mm_modules.push_back(s + ".down_proj"), txt_modules.push_back(s + ".down_proj");
     for (const auto& s : vis) mm_modules.push_back(s + ".down_proj");

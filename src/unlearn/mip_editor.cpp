@@ -27,6 +27,7 @@
 #include "core/rng.hpp"
 #include "unlearn/activations.hpp"
 #include "unlearn/gradient_unlearn.hpp"
+#include "model/arch_names.hpp"
 
 namespace medforget {
 namespace {
@@ -41,8 +42,8 @@ struct Scored {
 Scored attribute(LoadedModel& m, const std::vector<const Item*>& items, ImageCache& images, int steps, int batch_size,
                  const torch::Device& device) {
   Scored s;
-  for (int l = 0; l < m.config.num_hidden_layers; ++l) s.mlps.push_back("model.layers." + std::to_string(l) + ".mlp");
-  for (int l = 0; l < m.config.vision_config.depth; ++l) s.mlps.push_back("visual.blocks." + std::to_string(l) + ".mlp");
+  for (int l = 0; l < m.config.num_hidden_layers; ++l) s.mlps.push_back(arch::decoder_mlp(l));
+  for (int l = 0; l < m.config.vision_config.depth; ++l) s.mlps.push_back(arch::vision_mlp(l));
   const size_t n = s.mlps.size();
   std::vector<torch::Tensor> acc(n);
   std::vector<torch::Tensor> scaled(n), raw(n), text_mask(n);

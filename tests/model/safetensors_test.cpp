@@ -145,8 +145,9 @@ TEST(Safetensors, DeterministicBytesAndSpecLayout) {
     auto off = h[name]["data_offsets"].get<std::vector<uint64_t>>();
     EXPECT_EQ(off[0], pos);
     EXPECT_EQ(off[1], pos + t.data.size());
-    if (!t.data.empty())  // an empty vector's data() may be null
+    if (!t.data.empty()) {  // an empty vector's data() may be null
       EXPECT_EQ(0, std::memcmp(data + off[0], t.data.data(), t.data.size()));
+    }
     pos = off[1];
   }
   EXPECT_EQ(8 + n + pos, a.size());
