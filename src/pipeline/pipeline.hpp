@@ -45,7 +45,8 @@ struct PipelineResult {
   double seconds = 0;
 };
 
-// Runs the stages as child processes of this binary, up to `jobs` at a time
+// Runs the stages on the local executor (child processes of this binary,
+// pipeline/executor.hpp), up to `jobs` at a time
 // (a stage starts once the stages it reads are finished; the costliest ready
 // stage first); their output goes to OUT/logs/<stage>.log, one progress line
 // per stage to stderr. When one fails, no other starts, the running ones

@@ -1,14 +1,6 @@
-// run_pipeline: the stages of a run as child processes of this binary, up to
+// run_pipeline: the stages of a run on an executor (pipeline/executor.hpp), up to
 // `jobs` at a time, with caching by key, kept stages and resume.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +9,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "pipeline/executor.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/stage_files.hpp"
 
@@ -28,49 +21,6 @@ namespace {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// Starts one stage as a child process of this binary; its output goes to `log`.
-// Everything is prepared before fork(): the child only redirects and execs.
-pid_t start_stage(const std::vector<std::string>& args, const fs::path& log) {
-  fs::create_directories(log.parent_path());
-  std::string self = "medforget";
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv{self.data()};
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string log_name = log.string();
-  pid_t pid = fork();
-  if (pid < 0) fail("run: fork failed");
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stages with it
-    int fd = open(log_name.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execv("/proc/self/exe", argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-struct StageExit {
-  pid_t pid = 0;
-  int code = 0;
-  long max_rss_kib = 0;  // the stage process's peak resident set
-};
-
-// Waits for whichever child ends first.
-StageExit wait_any_child() {
-  int status = 0;
-  struct rusage ru {};
-  pid_t pid;
-  while ((pid = wait4(-1, &status, 0, &ru)) < 0) {
-    if (errno != EINTR) fail("run: wait4 failed");
-  }
-  return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
 }
 
 std::string tail_of(const fs::path& log, size_t lines) {
@@ -88,8 +38,8 @@ std::string tail_of(const fs::path& log, size_t lines) {
 // again too, so nothing done on an old output stands beside a new one.
 class Scheduler {
  public:
-  Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs)
-      : stages_(stages), out_(out), jobs_(jobs), st_(stages.size()), ran_(stages.size(), false) {
+  Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs, StageExecutor& executor)
+      : stages_(stages), out_(out), jobs_(jobs), executor_(executor), st_(stages.size()), ran_(stages.size(), false) {
     for (size_t i = 0; i < stages_.size(); ++i) {
       for (const auto& d : stages_[i].deps) {
         if (!index_of_.count(d))
@@ -116,7 +66,7 @@ class Scheduler {
         if (remade) continue;  // an input to make again is ready now
         break;
       }
-      finish(wait_any_child());
+      finish(executor_.wait_any());
     }
     if (!failure_.empty()) fail(failure_);
     for (size_t i = 0; i < stages_.size(); ++i)
@@ -255,15 +205,15 @@ class Scheduler {
     for (const auto& a : s.args) args.push_back(expand_out(a, out_));
     const fs::path log = log_path(out_, s);
     std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
-    running_[start_stage(args, log)] = {i, std::chrono::steady_clock::now(), now};
+    running_[executor_.start(args, log)] = {i, std::chrono::steady_clock::now(), now};
     st_[i].state = Running;
     st_[i].key = key;
     return true;
   }
 
-  void finish(const StageExit& ex) {
-    auto it = running_.find(ex.pid);
-    if (it == running_.end()) return;  // not a stage
+  void finish(const StageEnd& ex) {
+    auto it = running_.find(ex.id);
+    if (it == running_.end()) return;  // not a stage of this run
     const Child c = it->second;
     running_.erase(it);
     const Stage& s = stages_[c.i];
@@ -312,11 +262,12 @@ class Scheduler {
   const std::vector<Stage>& stages_;
   const fs::path out_;
   const int jobs_;
+  StageExecutor& executor_;
   std::vector<StageState> st_;
   std::map<std::string, size_t> index_of_;
   std::map<std::string, std::vector<size_t>> readers_;
   std::map<std::string, std::string> digest_of_;  // done stage -> content digest of its output
-  std::map<pid_t, Child> running_;
+  std::map<StageId, Child> running_;
   std::string failure_;  // the first failed stage's message: nothing new starts after it
   std::vector<bool> ran_;  // ran in this run (the rest were cached or kept)
   double total_w_ = 0, done_w_ = 0, ran_w_ = 0;
@@ -327,7 +278,8 @@ class Scheduler {
 
 PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out, int jobs) {
   if (jobs < 1) fail("run: --jobs must be at least 1, got " + std::to_string(jobs));
-  return Scheduler(stages, out, jobs).run();
+  const auto executor = make_local_executor();
+  return Scheduler(stages, out, jobs, *executor).run();
 }
 
 }  // namespace medforget
