@@ -80,6 +80,49 @@ TEST(Model, PaddingDoesNotChangeLogits) {
   }
 }
 
+// Images smaller than a patch, wide, tall and large are resized into the
+// processor's pixel range (transformers' smart_resize) and run through the whole
+// model in one batch, each with as many image tokens as its own grid gives.
+TEST(Model, ImagesOfAnySizeRunThroughTheModel) {
+  auto c = tiny_config();
+  torch::manual_seed(3);
+  MultimodalModel m(c);
+  m->eval();
+  torch::NoGradGuard ng;
+  const std::vector<std::pair<int, int>> sizes = {{5, 7}, {1, 1}, {40, 600}, {700, 30}, {512, 512}};
+  std::vector<Example> ex;
+  for (size_t i = 0; i < sizes.size(); ++i)
+    ex.push_back(example("s" + std::to_string(i), {1, 7}, {9}, 20 + i, c, sizes[i].first, sizes[i].second));
+  std::vector<const Example*> ptrs;
+  std::set<int64_t> token_counts;
+  const int64_t merge = c.vision_config.spatial_merge_size;
+  for (const auto& e : ex) {
+    ptrs.push_back(&e);
+    const int64_t n = e.image.num_tokens(merge);
+    EXPECT_GE(n, 1);
+    const int64_t pixels = n * merge * merge * c.vision_config.patch_size * c.vision_config.patch_size;
+    EXPECT_GE(pixels, c.image_processor.min_pixels) << e.id;
+    // At most max_pixels, unless the narrow side is held at one merge block (transformers'
+    // smart_resize keeps each side at least patch × merge: 700 × 30 gives 304 × 16 here).
+    const int64_t block = merge * c.vision_config.patch_size;
+    const int64_t narrow = std::min(e.image.grid[1], e.image.grid[2]) * c.vision_config.patch_size;
+    if (narrow > block) {
+      EXPECT_LE(pixels, c.image_processor.max_pixels) << e.id;
+    }
+    token_counts.insert(n);
+  }
+  EXPECT_GE(token_counts.size(), 3u);  // the sizes give different numbers of image tokens
+  Batch b = collate(ptrs, kPad, true, torch::kCPU);
+  auto logits = m->forward(b.input());
+  ASSERT_EQ(logits.size(0), static_cast<int64_t>(ex.size()));
+  EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+  // One alone gives the same logits as in the batch (the last rows; left padding).
+  Batch alone = collate({ptrs[0]}, kPad, true, torch::kCPU);
+  auto la = m->forward(alone.input());
+  const int64_t n = la.size(1), T = logits.size(1);
+  EXPECT_TRUE(torch::allclose(logits[0].narrow(0, T - n, n), la[0], 1e-4, 1e-5));
+}
+
 TEST(Model, KvCacheGenerationEqualsNoCacheGeneration) {
   auto c = tiny_config();
   torch::manual_seed(2);
