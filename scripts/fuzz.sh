@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh [--smoke | --seconds N] [--build-only | --run-only] [TARGET...]
 #
 #   --seconds N   fuzz each target for N seconds (default 600)
-#   --smoke       30 seconds per target (what the CTest entry fuzz.smoke runs)
+#   --smoke       30 seconds per target (what the CTest entries fuzz.smoke.<target> run)
 #   --build-only  build the harnesses, run nothing
 #   --run-only    run harnesses an earlier --build-only built (several of these may
 #                 run at once on one build directory: CTest's fuzz.smoke.<target>)

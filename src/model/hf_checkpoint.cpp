@@ -6,8 +6,8 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/manifest.hpp"
-#include "model/safetensors.hpp"
 #include "model/arch_names.hpp"
+#include "model/safetensors.hpp"
 
 namespace medforget {
 
@@ -64,8 +64,6 @@ ModelConfig read_hf_config(const fs::path& dir) {
   return c;
 }
 
-std::string canonical_weight_name(const std::string& n) { return arch::from_transformers5(n); }
-
 void read_hf_weights(const fs::path& dir, const ExpectedShapes& expected, torch::ScalarType dtype,
                      const WeightSink& sink) {
   std::map<std::string, const std::vector<int64_t>*> want;
@@ -76,7 +74,7 @@ void read_hf_weights(const fs::path& dir, const ExpectedShapes& expected, torch:
     const auto spans = read_safetensors_header(path);
     // Everything checked before any tensor is read.
     for (const auto& [hf_name, t] : spans) {
-      const std::string name = canonical_weight_name(hf_name);
+      const std::string name = arch::from_transformers5(hf_name);
       auto w = want.find(name);
       if (w == want.end()) {
         if (name == "lm_head.weight") continue;  // tied: the embedding is the head
@@ -100,7 +98,7 @@ void read_hf_weights(const fs::path& dir, const ExpectedShapes& expected, torch:
     std::sort(order.begin(), order.end());
     for (const auto& [offset, hf_name] : order) {
       const TensorSpan& t = spans.at(*hf_name);
-      const std::string name = canonical_weight_name(*hf_name);
+      const std::string name = arch::from_transformers5(*hf_name);
       if (!want.count(name)) continue;
       auto view = torch::from_blob(const_cast<uint8_t*>(mapped.data()) + t.offset, t.shape,
                                    torch::TensorOptions().dtype(torch_scalar_type(t.dtype)));

@@ -26,8 +26,6 @@ bool is_hf_model_dir(const std::filesystem::path& dir);
 // validated. Errors name the file and the key.
 ModelConfig read_hf_config(const std::filesystem::path& dir);
 
-// The name medforget's model gives a checkpoint tensor.
-std::string canonical_weight_name(const std::string& hf_name);
 
 // Every weight the model expects, from the single file or the shards, converted
 // to `dtype`. Errors name the file and the tensor: a shard the index names but

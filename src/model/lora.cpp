@@ -6,9 +6,9 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "model/arch_names.hpp"
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
-#include "model/arch_names.hpp"
 
 namespace medforget {
 

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "model/model.hpp"
 #include "model/arch_names.hpp"
+#include "model/model.hpp"
 
 namespace medforget {
 

@@ -41,6 +41,12 @@ Example example(const std::string& id, std::vector<int64_t> before, std::vector<
   return e;
 }
 
+// Row `b` of a padded batch's logits [B, T, V] without its padding: the last n
+// positions when left-padded, the first n when right-padded.
+torch::Tensor unpadded(const torch::Tensor& logits, int64_t b, int64_t n, bool left) {
+  return logits[b].narrow(0, left ? logits.size(1) - n : 0, n);
+}
+
 }  // namespace
 
 TEST(Model, ParameterNamesFollowHuggingFace) {
@@ -74,9 +80,7 @@ TEST(Model, PaddingDoesNotChangeLogits) {
     Batch both = collate({&a, &b}, kPad, left, torch::kCPU);
     Batch alone = collate({&b}, kPad, left, torch::kCPU);
     auto lb = m->forward(both.input()), la = m->forward(alone.input());
-    int64_t n = static_cast<int64_t>(b.chat.ids.size()), T = both.ids.size(1);
-    auto rows = left ? lb[1].narrow(0, T - n, n) : lb[1].narrow(0, 0, n);
-    EXPECT_TRUE(torch::allclose(rows, la[0], 1e-4, 1e-5)) << (left ? "left" : "right");
+    EXPECT_TRUE(torch::allclose(unpadded(lb, 1, la.size(1), left), la[0], 1e-4, 1e-5)) << (left ? "left" : "right");
   }
 }
 
@@ -119,8 +123,7 @@ TEST(Model, ImagesOfAnySizeRunThroughTheModel) {
   // One alone gives the same logits as in the batch (the last rows; left padding).
   Batch alone = collate({ptrs[0]}, kPad, true, torch::kCPU);
   auto la = m->forward(alone.input());
-  const int64_t n = la.size(1), T = logits.size(1);
-  EXPECT_TRUE(torch::allclose(logits[0].narrow(0, T - n, n), la[0], 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(unpadded(logits, 0, la.size(1), true), la[0], 1e-4, 1e-5));
 }
 
 TEST(Model, KvCacheGenerationEqualsNoCacheGeneration) {
