@@ -7,7 +7,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev
       clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: scripts/fuzz.sh, the fuzz.smoke test
-      chromium)  # headless browser for scripts/check_report_render.sh
+      chromium  # headless browser for scripts/check_report_render.sh
+      slurmctld slurmd slurm-client munge)  # a one-node cluster for the Slurm executor's test (scripts/slurm_local.sh)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,10 +24,13 @@ class LocalExecutor final : public StageExecutor {
   explicit LocalExecutor(fs::path binary) : binary_(std::move(binary)) {}
 
   // Everything is prepared before fork(): the child only redirects and execs.
-  StageId start(const std::vector<std::string>& args, const fs::path& log) override {
+  StageId start(const StageLaunch& stage) override {
+    if (!stage.after.empty())
+      fail("run: the local executor starts '" + stage.name + "' only once the stages it reads are done (a scheduler bug)");
+    const fs::path& log = stage.log;
     fs::create_directories(log.parent_path());
     std::string self = "medforget", bin = binary_.string();
-    std::vector<std::string> copy = args;
+    std::vector<std::string> copy = stage.args;
     std::vector<char*> argv{self.data()};
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -60,7 +63,7 @@ class LocalExecutor final : public StageExecutor {
         fail("run: wait4 failed: " + std::string(std::strerror(errno)));
       }
       if (!running_.erase(pid)) continue;  // another child of this process, not a stage
-      return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
+      return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss, {}};
     }
   }
 

@@ -50,6 +50,16 @@ std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const
     } else if (d.under_key) {
       x.state = StageStatus::Started;
     }
+    if (x.state != StageStatus::Done && x.state != StageStatus::Kept && d.ledger.value("state", "") == "failed") {
+      if (d.ledger.contains("slurm")) {
+        const Json& j = d.ledger["slurm"];
+        const std::string reason = j.value("reason", "");
+        x.failure = "Slurm job " + std::to_string(j.value("job", int64_t{0})) + " " + j.value("state", "") +
+                    (reason.empty() || reason == "None" ? "" : " (" + reason + ")");
+      } else {
+        x.failure = "exit " + std::to_string(d.ledger.value("exit", 0));
+      }
+    }
     st.push_back(x);
   }
   return st;

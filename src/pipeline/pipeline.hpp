@@ -54,6 +54,14 @@ struct PipelineResult {
 // failed stage and its log.
 PipelineResult run_pipeline(const std::vector<Stage>& stages, const std::filesystem::path& out, int jobs = 1);
 
+// One stage of the plan, on inputs that are already done, with the same caching
+// and ledger as run_pipeline: what one Slurm job of `run|grid --executor slurm`
+// runs (`--stage-job NAME`). An input that is not done is an error, never run
+// here: its own job makes it, and several jobs reading one input must not race
+// to make it.
+PipelineResult run_stage_job(const std::vector<Stage>& stages, const std::string& name,
+                             const std::filesystem::path& out);
+
 // Where each stage of a run directory stands, read from its files alone (runs
 // nothing, writes nothing): for `run --status` on a run that takes hours.
 struct StageStatus {
@@ -63,6 +71,7 @@ struct StageStatus {
                           // under the current key, unfinished (a rerun resumes it); Stale:
                           // finished under other inputs or options
   double seconds = 0, peak_rss_mib = 0;  // of a Done stage, when it ran through run_pipeline
+  std::string failure;  // of a stage not done whose last attempt failed: "exit 3", "Slurm job 12 TIMEOUT (TimeLimit)"
 };
 std::vector<StageStatus> pipeline_status(const std::vector<Stage>& stages, const std::filesystem::path& out);
 const char* state_name(StageStatus::State s);

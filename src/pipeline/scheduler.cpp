@@ -23,6 +23,12 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The Slurm job a stage runs in, in its ledger entry: --status and the next
+// submission ask Slurm how a job that never wrote "done" ended.
+void note_job(Json& entry) {
+  if (const char* job = std::getenv("SLURM_JOB_ID")) entry["slurm_job"] = job;
+}
+
 std::string tail_of(const fs::path& log, size_t lines) {
   std::ifstream in(log);
   std::vector<std::string> all;
@@ -38,8 +44,11 @@ std::string tail_of(const fs::path& log, size_t lines) {
 // again too, so nothing done on an old output stands beside a new one.
 class Scheduler {
  public:
-  Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs, StageExecutor& executor)
-      : stages_(stages), out_(out), jobs_(jobs), executor_(executor), st_(stages.size()), ran_(stages.size(), false) {
+  // `sole`: the one stage that may run (a stage job: the others are its inputs and
+  // must be done already); stages.size() for none, every stage may run.
+  Scheduler(const std::vector<Stage>& stages, const fs::path& out, int jobs, StageExecutor& executor, size_t sole)
+      : stages_(stages), out_(out), jobs_(jobs), executor_(executor), sole_(sole), st_(stages.size()),
+        ran_(stages.size(), false) {
     for (size_t i = 0; i < stages_.size(); ++i) {
       for (const auto& d : stages_[i].deps) {
         if (!index_of_.count(d))
@@ -194,18 +203,26 @@ class Scheduler {
       }
     }
     if (!inputs_there) return false;
+    if (sole_ < stages_.size() && i != sole_) {
+      failure_ = "run: '" + stages_[sole_].name + "' reads '" + s.name + "', which is not done" +
+                 (st_[i].must_run ? " (its output was removed)" : "") +
+                 "; this job runs one stage on finished inputs. Submitting the run again submits what is missing";
+      return true;
+    }
     const std::string key = stage_key(s, digest_of_);
     const fs::path dir = out_ / s.dir, ledger = ledger_path(out_, s);
     const std::string recorded = read_ledger(ledger).value("key", "");
     // Changed inputs or options: the old output and any partial state of another key go.
     if (!finished_digest(dir).empty() || (!recorded.empty() && recorded != key)) remove_output(dir);
     const double now = unix_now();
-    write_json(ledger, {{"key", key}, {"args", s.args}, {"state", "running"}, {"started", now}});
+    Json started = {{"key", key}, {"args", s.args}, {"state", "running"}, {"started", now}};
+    note_job(started);
+    write_json(ledger, started);
     std::vector<std::string> args;
     for (const auto& a : s.args) args.push_back(expand_out(a, out_));
     const fs::path log = log_path(out_, s);
     std::fprintf(stderr, "%s running (log %s)\n", head(i).c_str(), log.string().c_str());
-    running_[executor_.start(args, log)] = {i, std::chrono::steady_clock::now(), now};
+    running_[executor_.start({s.name, args, log, {}})] = {i, std::chrono::steady_clock::now(), now};
     st_[i].state = Running;
     st_[i].key = key;
     return true;
@@ -223,6 +240,7 @@ class Scheduler {
     const double rss_mib = static_cast<double>(ex.max_rss_kib) / 1024.0;
     Json entry = {{"key", key},           {"args", s.args},          {"seconds", secs}, {"peak_rss_mib", rss_mib},
                   {"started", c.started_unix}, {"finished", unix_now()}};
+    note_job(entry);
     if (have.empty()) {
       entry["state"] = "failed";
       entry["exit"] = ex.code;
@@ -263,6 +281,7 @@ class Scheduler {
   const fs::path out_;
   const int jobs_;
   StageExecutor& executor_;
+  const size_t sole_;
   std::vector<StageState> st_;
   std::map<std::string, size_t> index_of_;
   std::map<std::string, std::vector<size_t>> readers_;
@@ -279,7 +298,17 @@ class Scheduler {
 PipelineResult run_pipeline(const std::vector<Stage>& stages, const fs::path& out, int jobs) {
   if (jobs < 1) fail("run: --jobs must be at least 1, got " + std::to_string(jobs));
   const auto executor = make_local_executor();
-  return Scheduler(stages, out, jobs, *executor).run();
+  return Scheduler(stages, out, jobs, *executor, stages.size()).run();
+}
+
+PipelineResult run_stage_job(const std::vector<Stage>& stages, const std::string& name, const fs::path& out) {
+  const auto it = std::find_if(stages.begin(), stages.end(), [&](const Stage& s) { return s.name == name; });
+  if (it == stages.end()) fail("run: --stage-job " + name + ": no such stage in " + out.string() + "'s plan");
+  // The stage and what it reads, in plan order: the stage comes last.
+  const std::vector<Stage> sel = select_stages(stages, {name});
+  if (sel.back().name != name) fail("run: --stage-job " + name + ": not last in its selection (a planning bug)");
+  const auto executor = make_local_executor();
+  return Scheduler(sel, out, 1, *executor, sel.size() - 1).run();
 }
 
 }  // namespace medforget

@@ -18,7 +18,7 @@ TEST(LocalExecutor, StartsWritesItsLogAndReportsTheExitStatus) {
   test::TempDir tmp;
   auto ex = make_local_executor("/bin/sh");
   const fs::path log = tmp / "logs" / "stage.log";
-  const StageId id = ex->start({"-c", "echo to-stdout; echo to-stderr >&2; exit 3"}, log);
+  const StageId id = ex->start({"stage", {"-c", "echo to-stdout; echo to-stderr >&2; exit 3"}, log, {}});
   const StageEnd end = ex->wait_any();
   EXPECT_EQ(end.id, id);
   EXPECT_EQ(end.code, 3);
@@ -33,8 +33,8 @@ TEST(LocalExecutor, CancelStopsOneStageAndLeavesTheOther) {
   test::TempDir tmp;
   auto ex = make_local_executor("/bin/sh");
   const auto t0 = std::chrono::steady_clock::now();
-  const StageId slow = ex->start({"-c", "exec sleep 60"}, tmp / "slow.log");
-  const StageId quick = ex->start({"-c", "sleep 0.2; exit 0"}, tmp / "quick.log");
+  const StageId slow = ex->start({"stage", {"-c", "exec sleep 60"}, tmp / "slow.log", {}});
+  const StageId quick = ex->start({"stage", {"-c", "sleep 0.2; exit 0"}, tmp / "quick.log", {}});
   const StageEnd first = ex->wait_any();
   EXPECT_EQ(first.id, quick);
   EXPECT_EQ(first.code, 0);
@@ -49,6 +49,6 @@ TEST(LocalExecutor, CancelStopsOneStageAndLeavesTheOther) {
 TEST(LocalExecutor, AMissingBinaryEndsWith127) {
   test::TempDir tmp;
   auto ex = make_local_executor(tmp / "no-such-binary");
-  ex->start({"x"}, tmp / "s.log");
+  ex->start({"stage", {"x"}, tmp / "s.log", {}});
   EXPECT_EQ(ex->wait_any().code, 127);
 }
