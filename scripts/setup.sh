@@ -5,6 +5,9 @@ PKGS=(build-essential cmake ninja-build pkg-config
       libtorch-dev libopenblas0-pthread libopenblas0-openmp
       libicu-dev
       nlohmann-json3-dev libcli11-dev libopencv-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+      libsqlite3-dev  # the deployments' request ledger
+      libcpp-httplib-dev  # medforget serve: the deployments' HTTP API
+      jq  # the README's deployment example reads ids out of JSON
       googletest libgtest-dev libgmock-dev libbenchmark-dev
       clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: scripts/fuzz.sh, the fuzz.smoke test
       chromium  # headless browser for scripts/check_report_render.sh

@@ -17,5 +17,6 @@ void register_label(CLI::App& app);
 void register_run(CLI::App& app);
 void register_export(CLI::App& app);
 void register_init(CLI::App& app);
+void register_deploy(CLI::App& app);  // deploy, request, ledger, token, serve
 
 }  // namespace medforget::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   medforget::cli::register_run(app);
   medforget::cli::register_export(app);
   medforget::cli::register_init(app);
+  medforget::cli::register_deploy(app);
   if (argc > 1 && argv[1][0] != '-') {  // CLI11 alone says only "A subcommand is required"
     std::string names;
     bool known = false;

@@ -13,6 +13,8 @@
 
 #include "core/json.hpp"
 #include "data/corpus.hpp"
+#include "data/hierarchy.hpp"
+#include "data/item.hpp"
 #include "data/preset.hpp"
 
 namespace medforget {
@@ -21,6 +23,11 @@ namespace medforget {
 // Returns the manifest.
 Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_dir, const DataPreset& preset,
                      uint64_t seed, const std::filesystem::path& out, const Json& inputs);
+
+// The reconstruction attack's prompts for one generation item: the fixed
+// question under each context, from none to the whole hierarchy path.
+inline const char* const kAttackContexts[] = {"none", "study", "patient+study", "institution+patient+study"};
+std::vector<Item> attack_items(const Hierarchy& h, const Item& generation_item);
 
 struct CheckReport {
   Json counts;            // the numbers printed by `data check`

@@ -180,6 +180,21 @@ void add_institution_nodes(Hierarchy& h, const SelInstitution& si) {
 
 }  // namespace
 
+std::vector<Item> attack_items(const Hierarchy& h, const Item& it) {
+  const auto& sec = h.get(it.section);
+  ContextNames names{h.get(it.institution).name, h.get(it.patient).name, it.study};
+  std::vector<Item> v;
+  for (const char* ctx : kAttackContexts) {
+    Item a = it;
+    a.id = it.id + "@attack:" + ctx;
+    a.source = it.id;
+    a.context = ctx;
+    a.prompt = context_prefix(ctx, names) + attack_question(sec.name);
+    v.push_back(std::move(a));
+  }
+  return v;
+}
+
 Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_dir, const DataPreset& preset,
                      uint64_t seed, const std::filesystem::path& out, const Json& inputs) {
   if (preset.sections < 3)
@@ -314,16 +329,7 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
     for (const auto& it : forget) {
       rephrase.push_back(b.rephrase.at(it.id));
       if (it.task != "generation") continue;
-      const auto& sec = b.h.get(it.section);
-      ContextNames names{b.h.get(it.institution).name, b.h.get(it.patient).name, it.study};
-      for (const char* ctx : {"none", "study", "patient+study", "institution+patient+study"}) {
-        Item a = it;
-        a.id = it.id + "@attack:" + ctx;
-        a.source = it.id;
-        a.context = ctx;
-        a.prompt = context_prefix(ctx, names) + attack_question(sec.name);
-        attack.push_back(a);
-      }
+      for (auto& a : attack_items(b.h, it)) attack.push_back(std::move(a));
     }
     auto dir = root / "levels" / level_name(l);
     write_json(dir / "forget_nodes.json", {{"level", level_name(l)}, {"ratio", preset.forget_ratio}, {"nodes", forget_nodes}});

@@ -8,11 +8,13 @@
 namespace medforget {
 
 Json ForgetRequest::to_json() const {
-  return {{"level", level_name(level)},
-          {"targets", targets},
-          {"default_split", default_split},
-          {"n_forget", forget.size()},
-          {"n_retain", retain.size()}};
+  Json j = {{"level", level_name(level)},
+            {"targets", targets},
+            {"default_split", default_split},
+            {"n_forget", forget.size()},
+            {"n_retain", retain.size()}};
+  if (n_forgotten_before) j["n_forgotten_before"] = n_forgotten_before;
+  return j;
 }
 
 namespace {
@@ -52,7 +54,8 @@ void check_targets(const Hierarchy& h, Level level, const std::vector<std::strin
 }  // namespace
 
 ForgetRequest resolve_request(const std::filesystem::path& bench_dir, Level level,
-                              const std::vector<std::string>& targets) {
+                              const std::vector<std::string>& targets,
+                              const std::vector<std::string>& forgotten) {
   ForgetRequest r;
   r.level = level;
   r.hierarchy = Hierarchy::from_json(read_json(bench_dir / "hierarchy.json"), (bench_dir / "hierarchy.json").string());
@@ -60,8 +63,17 @@ ForgetRequest resolve_request(const std::filesystem::path& bench_dir, Level leve
   r.targets = targets.empty() ? split_targets(bench_dir, level) : targets;
   check_targets(r.hierarchy, level, r.targets);
   r.closure = forget_closure(r.hierarchy, r.targets);
-  for (auto& it : read_items(bench_dir / "finetune.jsonl"))
-    (r.closure.count(it.anchor) ? r.forget : r.retain).push_back(std::move(it));
+  for (const auto& f : forgotten)
+    if (!r.hierarchy.has(f)) fail("unlearn: forgotten node '" + f + "' is not a node of the benchmark's hierarchy");
+  const std::set<std::string> gone = forget_closure(r.hierarchy, forgotten);
+  for (auto& it : read_items(bench_dir / "finetune.jsonl")) {
+    if (r.closure.count(it.anchor))
+      r.forget.push_back(std::move(it));
+    else if (gone.count(it.anchor))
+      ++r.n_forgotten_before;
+    else
+      r.retain.push_back(std::move(it));
+  }
   if (r.forget.empty()) fail("unlearn: the request's subtrees hold no fine-tuning items");
   if (r.retain.empty()) fail("unlearn: the request leaves no retain items");
   return r;

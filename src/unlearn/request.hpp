@@ -20,6 +20,7 @@ struct ForgetRequest {
   Hierarchy hierarchy;
   std::set<std::string> closure;     // every node in the targets' subtrees
   std::vector<Item> forget, retain;
+  size_t n_forgotten_before = 0;     // items under `forgotten`, left out of both sets
   Json to_json() const;              // level, targets, counts (for provenance)
 };
 
@@ -27,7 +28,11 @@ struct ForgetRequest {
 // is the request. Errors name the offending id: unknown, of another level,
 // given twice, or leaving some target without a retained sibling (every
 // unlearning method here contrasts a target with what is kept around it).
+// `forgotten` names nodes an earlier request already removed: their subtrees
+// are neither forgotten again nor retained (retaining them would teach the
+// model back what it was made to forget).
 ForgetRequest resolve_request(const std::filesystem::path& bench_dir, Level level,
-                              const std::vector<std::string>& targets = {});
+                              const std::vector<std::string>& targets = {},
+                              const std::vector<std::string>& forgotten = {});
 
 }  // namespace medforget

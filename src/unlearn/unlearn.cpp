@@ -16,7 +16,7 @@ namespace medforget {
 Json run_unlearn(const UnlearnJob& job) {
   // Everything that can be checked without the model is checked first.
   Json bm = read_verified_manifest(job.bench, "benchmark");
-  ForgetRequest req = resolve_request(job.bench, level_from_name(job.level), job.targets);
+  ForgetRequest req = resolve_request(job.bench, level_from_name(job.level), job.targets, job.forgotten);
   auto method = make_method(job.method);
   Json params = resolve_method_params(*method, job.params);
   method->check(params);
@@ -51,11 +51,18 @@ Json run_unlearn(const UnlearnJob& job) {
   const double method_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  Json request = req.to_json();
+  if (!job.recorded_targets.empty()) {
+    if (job.recorded_targets.size() != req.targets.size())
+      fail("unlearn: " + std::to_string(job.recorded_targets.size()) + " recorded targets for " +
+           std::to_string(req.targets.size()) + " targets");
+    request["targets"] = job.recorded_targets;
+  }
   Json prov = {{"format", "medforget-provenance"},
                {"method", job.method},
                {"variant", job.name.empty() ? job.method : job.name},
                {"params", params},
-               {"request", req.to_json()},
+               {"request", request},
                {"input_checkpoint", {{"dir", std::filesystem::absolute(job.model).string()},
                                      {"digest", mm.at("content_digest")}}},
                {"bench", {{"dir", std::filesystem::absolute(job.bench).string()}, {"digest", bm.at("content_digest")}}},
@@ -69,7 +76,8 @@ Json run_unlearn(const UnlearnJob& job) {
                {"command_line", command_line()},
                {"medforget_version", kMedforgetVersion}};
   Json mparams = {{"method", job.method}, {"params", params}, {"level", job.level}, {"seed", job.seed},
-                  {"targets", req.targets}};
+                  {"targets", request.at("targets")}};
+  if (job.extra_provenance.is_object()) prov.update(job.extra_provenance);
   Json inputs = {{"model", std::filesystem::absolute(job.model).string()},
                  {"model_digest", mm.at("content_digest")},
                  {"bench", std::filesystem::absolute(job.bench).string()},
