@@ -1,6 +1,8 @@
 #include <httplib.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <functional>
@@ -312,6 +314,26 @@ class Api {
   std::vector<std::thread> threads_;
 };
 
+// Debian's cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
+// fixed in its shared library). Under a burst of clients the kernel then drops
+// handshakes and their first data, which can arrive after the server has given
+// up waiting for the request. Linux lets listen() on a listening socket set a
+// new backlog, so the server's socket is found by its port and given a larger one.
+void widen_backlog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    const int p = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                  : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                               : -1;
+    if (p == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
 }  // namespace
 
 void serve(const Deployment& d, const ServeOptions& opt) {
@@ -325,6 +347,7 @@ void serve(const Deployment& d, const ServeOptions& opt) {
   httplib::Server s;
   s.set_payload_max_length(opt.max_body);
   s.set_read_timeout(30, 0);
+  s.set_keep_alive_timeout(30);  // a client's first bytes may come late under load
   Api api(d, opt);
   api.routes(s);
   int port = opt.port;
@@ -334,6 +357,7 @@ void serve(const Deployment& d, const ServeOptions& opt) {
   } else if (!s.bind_to_port(opt.host, port)) {
     fail("serve: cannot listen on " + opt.host + ":" + std::to_string(port) + " (in use, or not an address of this machine)");
   }
+  widen_backlog(port);
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
