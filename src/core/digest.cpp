@@ -1,6 +1,7 @@
 #include "core/digest.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <fstream>
@@ -72,6 +73,19 @@ std::string sha256_tree(const std::filesystem::path& dir, const std::vector<std:
     h.update(sha256_file(dir / rel));
   }
   return h.hex();
+}
+
+}  // namespace medforget
+
+namespace medforget {
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) fail("no randomness available (OpenSSL RAND_bytes)");
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) s += {hex[c >> 4], hex[c & 15]};
+  return s;
 }
 
 }  // namespace medforget

@@ -21,6 +21,8 @@ class Sha256 {
 };
 
 std::string sha256_hex(const std::string& data);
+// `bytes` bytes from OpenSSL's CSPRNG as lower-case hex: secrets, tokens, request ids.
+std::string random_hex(size_t bytes);
 std::string sha256_file(const std::filesystem::path& p);
 // Digest over every regular file under dir (sorted relative paths + contents),
 // skipping the names in `exclude` at the top level (e.g. manifest.json).

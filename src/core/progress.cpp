@@ -1,5 +1,7 @@
 #include "core/progress.hpp"
 
+#include <ctime>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -85,6 +87,13 @@ void Progress::draw(bool final) {
   else
     std::fprintf(stderr, "%s\n", buf);
   std::fflush(stderr);
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return b;
 }
 
 }  // namespace medforget

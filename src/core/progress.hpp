@@ -28,6 +28,8 @@ class Progress {
 };
 
 // Logging to stderr; MEDFORGET_QUIET=1 silences info lines.
+// The current time in UTC, ISO 8601 to the second ("2026-12-06T01:02:03Z").
+std::string utc_now();
 void log_info(const std::string& msg);
 void log_warn(const std::string& msg);
 

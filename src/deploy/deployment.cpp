@@ -1,13 +1,14 @@
 #include "deploy/deployment.hpp"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <regex>
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/output.hpp"
@@ -19,25 +20,6 @@ namespace medforget {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) fail("deploy: no randomness available (RAND_bytes)");
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += hex[c >> 4];
-    s += hex[c & 15];
-  }
-  return s;
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return b;
-}
 
 void write_secret(const fs::path& p, const std::string& hex) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

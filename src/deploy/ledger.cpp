@@ -9,6 +9,7 @@
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 
 namespace medforget {
 
@@ -17,13 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kBusyTimeoutMs = 30000;  // concurrent writers queue on the lock instead of failing
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return b;
-}
 
 // A prepared statement, finalised with its scope.
 class Stmt {

@@ -1,7 +1,6 @@
 #include "deploy/tokens.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 
@@ -9,19 +8,6 @@
 #include "core/error.hpp"
 
 namespace medforget {
-
-namespace {
-
-std::string token_hex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) fail("token: no randomness available (RAND_bytes)");
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) s += {hex[c >> 4], hex[c & 15]};
-  return s;
-}
-
-}  // namespace
 
 std::vector<ApiToken> tokens_of(const std::vector<LedgerEntry>& entries) {
   std::vector<ApiToken> v;
@@ -46,7 +32,7 @@ std::string add_token(const Deployment& d, const std::string& principal, const s
   check_principal(principal, "--principal");
   if (std::find(kRoles.begin(), kRoles.end(), role) == kRoles.end())
     fail("--role '" + role + "': expected submitter, approver or auditor");
-  const std::string token = "mft_" + token_hex(24);
+  const std::string token = "mft_" + random_hex(24);
   const std::string hash = sha256_hex(token);
   d.ledger().append("token_add", "", {{"token_id", hash.substr(0, 12)}, {"principal", principal}, {"role", role},
                                       {"token_sha256", hash}});

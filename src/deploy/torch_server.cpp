@@ -58,13 +58,6 @@ struct Job {
   }
 };
 
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return b;
-}
-
 class Api {
  public:
   Api(Deployment d, ServeOptions opt) : d_(std::move(d)), opt_(std::move(opt)) {}
@@ -247,7 +240,7 @@ class Api {
     Job job;
     job.id = "E" + std::to_string(jobs_.size() + 1);
     job.by = t.principal;
-    job.started = now_utc();
+    job.started = utc_now();
     jobs_[job.id] = job;
     threads_.emplace_back([this, id = job.id, o] { run_job(id, o); });
     return {202, {{"id", job.id}, {"state", "running"}, {"status", "/api/executions/" + job.id}}};
@@ -271,7 +264,7 @@ class Api {
     j.outcomes = outcomes;
     j.error = error;
     j.state = error.empty() ? "done" : "failed";
-    j.finished = now_utc();
+    j.finished = utc_now();
   }
 
   std::string ledger_page() {

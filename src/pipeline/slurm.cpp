@@ -73,13 +73,6 @@ int node_cpus(const std::string& partition) {
   return best;
 }
 
-std::string slurm_time_now() {
-  std::time_t t = std::time(nullptr);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return b;
-}
-
 }  // namespace
 
 std::string describe(StageId id, const SlurmJob& j) {
@@ -361,8 +354,14 @@ void check_no_active_jobs(const fs::path& out, const std::string& who) {
   for (const auto& [stage, id] : jobs) {
     auto it = states.find(id);
     if (it == states.end() || !it->second.active()) continue;
-    if (n++ < 5) active += std::string(active.empty() ? "" : ", ") + stage + ": " + describe(id, it->second);
-    list += " " + std::to_string(id);
+    if (n++ < 5) {  // appended piece by piece: GCC 12 warns falsely (-Wstringop-overflow) on `" " + to_string`
+      if (!active.empty()) active += ", ";
+      active += stage;
+      active += ": ";
+      active += describe(id, it->second);
+    }
+    list += ' ';
+    list += std::to_string(id);
   }
   if (n == 0) return;
   fail(who + ": " + out.string() + " is in use by " + std::to_string(n) + " Slurm job" + (n == 1 ? "" : "s") +
@@ -440,7 +439,10 @@ SlurmSubmission submit_to_slurm(const std::vector<Stage>& stages, const fs::path
     std::string after_names;
     for (const auto& d : s.deps)
       if (submit[index.at(d)]) {
-        after_names += (after_names.empty() ? "" : ":") + std::string("<") + d + ">";
+        if (!after_names.empty()) after_names += ':';
+        after_names += '<';
+        after_names += d;
+        after_names += '>';
         if (!dry_run) after.push_back(id_of.at(d));
       }
     const std::vector<std::string> job_args{job_command, "--out", out.string(), "--stage-job", s.name};
@@ -465,7 +467,7 @@ SlurmSubmission submit_to_slurm(const std::vector<Stage>& stages, const fs::path
     sub.jobs.push_back(id_of[s.name]);
   }
   if (dry_run) return sub;
-  Json rec = {{"submitted", slurm_time_now()}, {"binary", o.binary.string()}, {"jobs", Json::object()}};
+  Json rec = {{"submitted", utc_now()}, {"binary", o.binary.string()}, {"jobs", Json::object()}};
   for (const auto& [name, id] : id_of) rec["jobs"][name] = id;
   write_json(jobs_file(out), rec);
   try {
