@@ -116,10 +116,11 @@ Hierarchy read_hierarchy(const Deployment& d) {
 void verify_version(const Deployment& d, Ledger& l, const Policy& policy, const ModelVersion& v,
                     const std::string& device, ExecutionOutcome& out) {
   const Hierarchy h = read_hierarchy(d);
-  const auto rs = requests_of(l.entries());
+  const auto entries = l.entries();
+  const auto rs = requests_of(entries);
   std::vector<RequestTargets> targets;
   for (const auto& id : v.requests) {
-    const DeletionRequest r = find_request(l.entries(), id);
+    const DeletionRequest r = find_request(entries, id);
     if (r.state != "executed") continue;
     targets.push_back({r.id, level_from_name(r.level), resolve_nodes(d, h, r)});
   }
@@ -245,8 +246,9 @@ std::vector<ExecutionOutcome> execute_requests(const Deployment& d, const Execut
   check_principal(opt.by, "--by");
   if (opt.mode != "sequential" && opt.mode != "batch")
     fail("--mode '" + opt.mode + "': expected sequential or batch");
-  const Json params = resolve_method_params(*make_method(opt.method), opt.method_opts);
-  make_method(opt.method)->check(params);
+  const auto method = make_method(opt.method);
+  const Json params = resolve_method_params(*method, opt.method_opts);
+  method->check(params);
   const Policy policy = read_policy(d);
   parse_device(opt.device);
   const std::string bench_digest = read_verified_manifest(d.bench(), "benchmark").at("content_digest");
