@@ -58,12 +58,15 @@ ReportOutputs write_report(const std::vector<std::filesystem::path>& inputs,
 
   out.summary_markdown = add_table(table3(rs));
   out.summary_markdown.append("\n").append(add_table(fr_diff_table(rs)));
-  // The pivot says more than fr_diff only when a run covers several levels.
+  // The pivots say more than fr_diff only when a run covers several levels
+  // (then fr_diff cannot hold Vanilla's distance to each level's Retrain).
   const std::string by_level = add_table(fr_diff_by_level_table(rs));
+  const std::string dist_by_level = add_table(retrain_distance_by_level_table(rs));
   std::set<Level> levels;
   for (const auto& e : rs.entries)
     if (e.level) levels.insert(*e.level);
-  if (levels.size() > 1) out.summary_markdown.append("\n").append(by_level);
+  if (levels.size() > 1)
+    out.summary_markdown.append("\n").append(by_level).append("\n").append(dist_by_level);
   for (Fig5Metric m : {Fig5Metric::GenScore, Fig5Metric::ClassAcc, Fig5Metric::ClozeAcc})
     add_chart(fig5_name(m), figure5(rs, m), kFig5Caption);
   add_table(generation_table(rs));

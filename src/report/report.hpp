@@ -12,7 +12,10 @@ namespace medforget::report {
 
 struct ReportOutputs {
   std::vector<std::filesystem::path> files;  // every file written, in writing order
-  std::string summary_markdown;  // Table 3 then the F/R Diff table, for the CLI to print
+  // Table 3, then the F/R Diff table (with the distance to Retrain), then, when
+  // the run covers several levels, the F/R Diff and distance-to-Retrain pivots:
+  // for the CLI to print.
+  std::string summary_markdown;
   std::string bench_digest;
   // [{"file", "kind", "method", "level", "model_digest", "sha256"}]: for the stage manifest's
   // inputs.
@@ -20,7 +23,8 @@ struct ReportOutputs {
 };
 
 // Writes into out_dir (created if needed), each file atomically:
-//   table3.md/.csv, fr_diff.md/.csv, generation.md/.csv,
+//   table3.md/.csv, fr_diff.md/.csv, fr_diff_by_level.md/.csv,
+//   retrain_distance_by_level.md/.csv, generation.md/.csv,
 //   fig5_gen_score.svg, fig5_class_acc.svg, fig5_cloze_acc.svg,
 //   attack.md/.csv and fig6_leakage.svg   when any attack summary is given,
 //   mia.md/.csv                           when any MIA summary is given,

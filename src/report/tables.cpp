@@ -1,6 +1,7 @@
 #include "report/tables.hpp"
 
 #include <array>
+#include <cmath>
 #include <map>
 
 namespace medforget::report {
@@ -54,7 +55,50 @@ Value fr_mean(const std::array<Value, 3>& d) {
   return d[0] && d[1] && d[2] ? Value((*d[0] + *d[1] + *d[2]) / 3.0) : std::nullopt;
 }
 
+const char* kRetrain = "retrain";
+
+bool is_reference(const std::string& method) { return method == "vanilla" || method == kRetrain; }
+
+// The levels that have a Retrain eval, Institution → Section.
+std::vector<Level> retrain_levels(const ResultSet& rs) {
+  std::vector<Level> out;
+  for (const auto& e : rs.entries)
+    if (e.method == kRetrain && e.level && e.eval) out.push_back(*e.level);
+  return out;
+}
+
+// The level a row of the per-entry table is compared at: its own, or for an
+// entry without one (vanilla) the only level that has Retrain.
+std::optional<Level> reference_level(const ResultSet& rs, const Entry& e) {
+  if (e.level) return e.level;
+  auto levels = retrain_levels(rs);
+  return levels.size() == 1 ? std::optional<Level>(levels[0]) : std::nullopt;
+}
+
+// Pivot rows: one per (method, label) in display order, levels Section → Institution.
+const Level kPivotLevels[] = {Level::Section, Level::Study, Level::Patient, Level::Institution};
+
+void add_pivot_head_columns(Table& t) {
+  t.columns.push_back({"method", "Method", "", false});
+  t.columns.push_back({"label", "Label", "", true});
+  for (Level l : kPivotLevels) t.columns.push_back({level_name(l), level_title(l), "", false});
+}
+
 }  // namespace
+
+RetrainDistance retrain_distance(const ResultSet& rs, const Entry& e, Level level) {
+  RetrainDistance d;
+  const Entry* r = rs.find(kRetrain, level);
+  if (!r || !r->eval) return d;
+  const SetMetrics* f = set_of(e, SetKind::Forget);
+  const SetMetrics* rf = set_of(*r, SetKind::Forget);
+  auto dist = [](Value a, Value b) {
+    return a && b ? Value(std::abs(*a - *b)) : std::nullopt;
+  };
+  d.per_metric = {dist(gen(f), gen(rf)), dist(cls(f), cls(rf)), dist(clz(f), clz(rf))};
+  d.mean = fr_mean(d.per_metric);
+  return d;
+}
 
 Table table3(const ResultSet& rs) {
   Table t;
@@ -87,23 +131,34 @@ Table table3(const ResultSet& rs) {
 Table fr_diff_table(const ResultSet& rs) {
   Table t;
   t.name = "fr_diff";
-  t.title = "F/R Diff per hierarchy level";
+  t.title = "F/R Diff and distance to Retrain per hierarchy level";
   t.caption =
       "Retain minus forget, in percentage points, for Gen Score, Class Acc and Cloze Acc, and "
-      "their "
-      "mean (F/R Diff). Higher means more selective forgetting; about 0 for the vanilla model; "
-      "negative when retain fell below forget.";
+      "their mean (F/R Diff). Higher means more selective forgetting; about 0 for the vanilla "
+      "model; negative when retain fell below forget. F/R Diff also grows when a method forgets "
+      "past the model that never saw the data, so ΔRetrain gives, per metric and as their mean, "
+      "the absolute forget-set difference from Retrain at the same level (percentage points; "
+      "lower is closer, 0 for Retrain itself; – when that level has no Retrain). Vanilla is "
+      "compared with Retrain when the run has Retrain at one level only.";
   add_head_columns(t, "Hierarchy");
   t.columns.push_back({"diff_gen_score", "Δ Gen Score", "", false});
   t.columns.push_back({"diff_class_acc", "Δ Class Acc", "", false});
   t.columns.push_back({"diff_cloze_acc", "Δ Cloze Acc", "", false});
   t.columns.push_back({"fr_diff", "F/R Diff", "", false});
+  t.columns.push_back({"retrain_dist_gen_score", "ΔRetrain Gen", "", false});
+  t.columns.push_back({"retrain_dist_class_acc", "ΔRetrain Class", "", false});
+  t.columns.push_back({"retrain_dist_cloze_acc", "ΔRetrain Cloze", "", false});
+  t.columns.push_back({"retrain_dist", "ΔRetrain", "", false});
   for (const auto& e : rs.entries) {
     if (!e.eval) continue;
     const auto d = fr_diffs(e);
     auto row = head_cells(e);
     for (const auto& v : d) row.push_back(number_cell(v, 2));
     row.push_back(number_cell(fr_mean(d), 2));
+    const auto level = reference_level(rs, e);
+    const RetrainDistance r = level ? retrain_distance(rs, e, *level) : RetrainDistance{};
+    for (const auto& v : r.per_metric) row.push_back(number_cell(v, 2));
+    row.push_back(number_cell(r.mean, 2));
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -140,6 +195,51 @@ Table fr_diff_by_level_table(const ResultSet& rs) {
       auto it = values[k].find(l);
       Cell c = number_cell(it == values[k].end() ? std::nullopt : it->second, 2);
       c.strong = !c.missing && best.count(l) && *it->second == best[l];
+      row.push_back(std::move(c));
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+Table retrain_distance_by_level_table(const ResultSet& rs) {
+  Table t;
+  t.name = "retrain_distance_by_level";
+  t.title = "Distance to Retrain by method and unlearning level";
+  t.caption =
+      "The mean absolute difference from Retrain (the model trained without the forget data) on "
+      "the forget set over Gen Score, Class Acc and Cloze Acc, in percentage points, finest level "
+      "first. Lower is closer to the model that never saw the data: unlike F/R Diff it does not "
+      "reward forgetting past it. Retrain is 0 by definition; Vanilla shows how far the model "
+      "before unlearning is; – where that level has no Retrain. The lowest of each level among "
+      "the unlearning methods in bold.";
+  add_pivot_head_columns(t);
+  std::vector<const Entry*> firsts;  // the first entry of each (method, label), in display order
+  std::map<std::pair<std::string, std::string>, std::map<Level, Value>> values;
+  for (const auto& e : rs.entries) {
+    if (!e.eval) continue;
+    auto k = std::make_pair(e.method, e.label);
+    if (!values.count(k)) firsts.push_back(&e);
+    auto& by_level = values[k];
+    if (e.level) {
+      by_level[*e.level] = retrain_distance(rs, e, *e.level).mean;
+    } else {  // vanilla: compared with Retrain at every level
+      for (Level l : kPivotLevels) by_level[l] = retrain_distance(rs, e, l).mean;
+    }
+  }
+  std::map<Level, double> best;
+  for (const auto& [k, by_level] : values) {
+    if (is_reference(k.first)) continue;
+    for (const auto& [l, v] : by_level)
+      if (v && (!best.count(l) || *v < best[l])) best[l] = *v;
+  }
+  for (const Entry* e : firsts) {
+    auto k = std::make_pair(e->method, e->label);
+    std::vector<Cell> row = {text_cell(e->label, e->method), text_cell(e->label, e->label)};
+    for (Level l : kPivotLevels) {
+      auto it = values[k].find(l);
+      Cell c = number_cell(it == values[k].end() ? std::nullopt : it->second, 2);
+      c.strong = !c.missing && !is_reference(e->method) && best.count(l) && *it->second == best[l];
       row.push_back(std::move(c));
     }
     t.rows.push_back(std::move(row));

@@ -41,6 +41,8 @@ const std::vector<std::string> kAllOutputs{"table3.md",
                                            "fr_diff.csv",
                                            "fr_diff_by_level.md",
                                            "fr_diff_by_level.csv",
+                                           "retrain_distance_by_level.md",
+                                           "retrain_distance_by_level.csv",
                                            "fig5_gen_score.svg",
                                            "fig5_class_acc.svg",
                                            "fig5_cloze_acc.svg",
@@ -68,9 +70,11 @@ TEST(ReportStage, WritesEveryOutputAndReturnsTheSummary) {
   for (const auto& f : out.files) EXPECT_GT(fs::file_size(f), 100u) << f;
   EXPECT_EQ(out.summary_markdown,
             read_text(tmp / "out" / "table3.md") + "\n" + read_text(tmp / "out" / "fr_diff.md") + "\n" +
-                read_text(tmp / "out" / "fr_diff_by_level.md"));  // several levels: the pivot too
+                read_text(tmp / "out" / "fr_diff_by_level.md") + "\n" +
+                read_text(tmp / "out" / "retrain_distance_by_level.md"));  // several levels: the pivots too
   EXPECT_EQ(out.summary_markdown.rfind("### Table 3.", 0), 0u);
-  expect_contains(out.summary_markdown, "### F/R Diff per hierarchy level");
+  expect_contains(out.summary_markdown, "### F/R Diff and distance to Retrain per hierarchy level");
+  expect_contains(out.summary_markdown, "### Distance to Retrain by method and unlearning level");
   EXPECT_EQ(out.bench_digest, "bench-aaa");
   ASSERT_EQ(out.inputs.size(), 38u);
   for (const auto& in : out.inputs) EXPECT_EQ(in.at("sha256").get<std::string>().size(), 64u);
@@ -93,13 +97,14 @@ TEST(ReportStage, HtmlIsSelfContainedAndWellFormed) {
        {"fig5_gen_score.svg", "fig5_class_acc.svg", "fig5_cloze_acc.svg", "fig6_leakage.svg"})
     expect_contains(html, read_text(tmp / "out" / svg));
   EXPECT_EQ(count_of(html, "<svg "), 4u);
-  EXPECT_EQ(count_of(html, "<table class=\"results\""), 6u);
+  EXPECT_EQ(count_of(html, "<table class=\"results\""), 7u);
   for (const char* h :
-       {"<h2>Table 3.", "<h2>F/R Diff", "<h2>F/R Diff by method and unlearning level", "<h2>Figure 5. Gen Score", "<h2>Figure 5. Class Acc",
+       {"<h2>Table 3.", "<h2>F/R Diff", "<h2>F/R Diff by method and unlearning level",
+        "<h2>Distance to Retrain by method and unlearning level", "<h2>Figure 5. Gen Score", "<h2>Figure 5. Class Acc",
         "<h2>Figure 5. Cloze Acc", "<h2>Table 5.", "<h2>Hierarchical reconstruction attack",
         "<h2>Figure 6.", "<h2>Membership inference", "<h2>Input files"})
     expect_contains(html, h);
-  EXPECT_EQ(count_of(html, "<p class=\"caption\">"), 11u);
+  EXPECT_EQ(count_of(html, "<p class=\"caption\">"), 12u);
   expect_contains(html, "<strong>");  // the best F/R Diff of each level
   // Grouped header as in the paper.
   expect_contains(html, "<th colspan=\"3\">Forget ↓</th>");
@@ -124,12 +129,48 @@ TEST(ReportStage, OptionalOutputsFollowTheInputsAndStaleOnesGo) {
   ReportOutputs out = write_report(
       {tmp / "runs" / "vanilla" / "summary.json", tmp / "runs" / "npo_study" / "summary.json"},
       tmp / "out");
-  EXPECT_EQ(out.files.size(), 12u);
+  EXPECT_EQ(out.files.size(), 14u);
   for (const char* gone : {"attack.md", "attack.csv", "fig6_leakage.svg", "mia.md", "mia.csv"})
     EXPECT_FALSE(fs::exists(tmp / "out" / gone)) << gone;
   std::string html = read_text(tmp / "out" / "report.html");
   EXPECT_EQ(html.find("Figure 6."), std::string::npos);
   EXPECT_EQ(markup_problem(html), "");
+}
+
+// The distance to Retrain reaches every output: the CLI summary, the Markdown
+// and CSV files and the page.
+TEST(ReportStage, EveryOutputCarriesTheDistanceToRetrain) {
+  TempDir tmp;
+  auto eval = [&](const std::string& method, const std::optional<std::string>& level, double fg,
+                  double fc) {
+    Json sets = {{"forget", test::set_json(fg, fc, fc)}, {"retain", test::set_json(90, 0.9, 0.9)}};
+    test::write_doc(tmp / "runs" / (method + "_" + level.value_or("none")) / "summary.json",
+                    test::eval_doc(method, level, sets));
+  };
+  eval("vanilla", std::nullopt, 97, 1.0);
+  eval("retrain", "section", 40, 0.5);
+  eval("graddiff", "section", 0, 0.0);  // distances (40, 50, 50) → 46.67
+  eval("npo", "section", 43, 0.5);      // (3, 0, 0) → 1.00
+  eval("npo", "study", 43, 0.5);        // no Retrain at the study level
+  ReportOutputs out = write_report({tmp / "runs"}, tmp / "out");
+  const std::string fr = read_text(tmp / "out" / "fr_diff.md");
+  for (const char* col : {"ΔRetrain Gen", "ΔRetrain Class", "ΔRetrain Cloze", "| ΔRetrain"})
+    expect_contains(fr, col);
+  expect_contains(read_text(tmp / "out" / "fr_diff.csv"),
+                  "graddiff,GradDiff,section,90.00,90.00,90.00,90.00,40.00,50.00,50.00,46.67\n");
+  expect_contains(read_text(tmp / "out" / "fr_diff.csv"),
+                  "npo,NPO,study,47.00,40.00,40.00,42.33,,,,\n");
+  const std::string pivot = read_text(tmp / "out" / "retrain_distance_by_level.csv");
+  expect_contains(pivot, "method,label,section,study,patient,institution\n");
+  expect_contains(pivot, "retrain,Retrain,0.00,,,\n");
+  expect_contains(pivot, "npo,NPO,1.00,,,\n");
+  expect_contains(out.summary_markdown, fr);
+  expect_contains(out.summary_markdown, read_text(tmp / "out" / "retrain_distance_by_level.md"));
+  const std::string html = read_text(tmp / "out" / "report.html");
+  EXPECT_EQ(markup_problem(html), "");
+  expect_contains(html, "id=\"retrain_distance_by_level-table\"");
+  expect_contains(html, "ΔRetrain Cloze");
+  expect_contains(html, "46.67");
 }
 
 TEST(ReportStage, SameInputsGiveTheSameBytes) {
