@@ -16,6 +16,7 @@ class GradDiff : public Method {
     o.push_back({"retain_weight", 1.0, "weight of the retain NLL", at_least(0)});
     return o;
   }
+  void check(const Json& p) const override { check_gradient_params(name(), p); }
   Json run(UnlearnContext& ctx, const Json& p) override {
     const double wf = p.at("forget_weight").get<double>(), wr = p.at("retain_weight").get<double>();
     auto& model = ctx.model.model;

@@ -26,6 +26,7 @@ class KlMin : public Method {
     o.push_back({"kl_weight", 1.0, "weight of the retain KL term", at_least(0)});
     return o;
   }
+  void check(const Json& p) const override { check_gradient_params(name(), p); }
   Json run(UnlearnContext& ctx, const Json& p) override {
     LoadedModel orig = load_frozen(ctx.model.dir, ctx);
     const double w = p.at("kl_weight").get<double>();

@@ -28,6 +28,7 @@ class Npo : public Method {
     o.push_back({"retain_weight", 0.0, "weight of an added retain NLL (0: the paper's pure NPO)", at_least(0)});
     return o;
   }
+  void check(const Json& p) const override { check_gradient_params(name(), p); }
   Json run(UnlearnContext& ctx, const Json& p) override {
     const std::string ref_name = p.at("reference").get<std::string>();
     if (ref_name.empty())
