@@ -103,7 +103,7 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
   m.model->eval();
   ActivationTable t;
   t.modules = modules;
-  std::vector<std::vector<torch::Tensor>> chunks(modules.size());
+  std::vector<std::vector<torch::Tensor>> chunks(modules.size()), abs_chunks(modules.size());
   std::vector<torch::Tensor> chunk_rows;
   Taps& taps = m.model->taps();
   taps.clear();
@@ -112,6 +112,7 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
       torch::Tensor a;
       if (ctx.in_vision) {
         a = per_sample_mean(x, ctx);  // packed patch or token rows -> [B, D]
+        if (opt.vision_abs_means) abs_chunks[k].push_back(per_sample_mean(x.abs(), ctx).to(torch::kFloat32).to(torch::kCPU));
       } else {
         auto text = ctx.token_mask.logical_and(ctx.vision_mask.logical_not());
         // α·mean(vision) + (1-α)·mean(text) is one weighted sum over the tokens.
@@ -149,7 +150,14 @@ ActivationTable collect_activations(LoadedModel& m, const std::vector<const Item
       fail("activations: module '" + modules[k] + "' produced " + std::to_string(batched.size(0)) +
            " rows for " + std::to_string(items.size()) + " items");
     // Back to the items' order.
-    t.values.push_back(torch::empty_like(batched).index_copy_(0, torch::cat(chunk_rows, 0), batched));
+    const auto rows = torch::cat(chunk_rows, 0);
+    t.values.push_back(torch::empty_like(batched).index_copy_(0, rows, batched));
+    if (abs_chunks[k].empty()) {
+      t.abs_values.emplace_back();
+    } else {
+      auto abs_batched = torch::cat(abs_chunks[k], 0);
+      t.abs_values.push_back(torch::empty_like(abs_batched).index_copy_(0, rows, abs_batched));
+    }
   }
   return t;
 }

@@ -17,11 +17,16 @@ struct ActivationOptions {
   int batch_size = 16;
   TapSite site = TapSite::Output;   // Input: the Linear's input (e.g. down_proj's: the MLP's neurons)
   bool text_only = false;           // encode without the vision block and run without images (MANU)
+  bool vision_abs_means = false;    // also each vision Linear's per-item mean of |a| over the image's tokens
 };
 
 struct ActivationTable {
   std::vector<std::string> modules;   // Linear names, in the order given
   std::vector<torch::Tensor> values;  // per module: [n_items, out_features] float32 on CPU
+  // With vision_abs_means, per module: a vision Linear's mean of |a| over the
+  // image's tokens ([n_items, out_features], the statistic CHIP's reference
+  // code scores merger neurons by); undefined for LM Linears.
+  std::vector<torch::Tensor> abs_values;
 };
 
 // LM Linears (model.*): α·mean(vision tokens) + (1-α)·mean(text tokens) per

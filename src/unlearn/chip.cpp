@@ -20,6 +20,15 @@
 // a request's memory lies in the directions CHIP finds.
 // Ablations (the paper's Table 5): siblings=false, merger=false (language
 // layers only), zero_out=true, separate_modalities=false.
+// variant=reference computes CHIP as the authors' code (chip/chip.py of
+// fengli-wu/MedForget) does where it differs from the steps above: the
+// sibling mean pools the siblings' items (a sibling with more items weighs
+// more) instead of averaging the siblings' node means; merger neurons are
+// scored by the mean over the image's tokens of |a| instead of |mean a|; and
+// biases are left as they are (only weight rows are projected). Pad tokens
+// stay out of every mean in both variants (the reference's right-padded
+// batches count them as text, so there an item's activation depends on its
+// batch-mates).
 #include <algorithm>
 #include <sys/resource.h>
 
@@ -69,6 +78,9 @@ Timed plain_forward_seconds(LoadedModel& m, const std::vector<const Item*>& item
   return {seconds(t0, Clock::now()), cpu_seconds() - c0};
 }
 
+constexpr const char* kMedforget = "medforget";
+constexpr const char* kReference = "reference";
+
 class Chip : public Method {
  public:
   std::string name() const override { return "chip"; }
@@ -84,7 +96,16 @@ class Chip : public Method {
             {"separate_modalities", true, "α-weighted vision/text means (false: one mean, an ablation)"},
             {"cap", 500, "items per node of the request level used for activations (0: all)", at_least(0)},
             {"batch_size", 16, "items per forward pass", at_least(1)},
-            {"measure_forward", false, "also time one plain no-grad forward pass over the items read (speed audits)"}};
+            {"measure_forward", false, "also time one plain no-grad forward pass over the items read (speed audits)"},
+            {"variant", std::string(kMedforget),
+             "'medforget' (sibling mean of node means, |mean| merger scores, biases projected) or 'reference' (as the "
+             "authors' code: sibling items pooled, mean |a| merger scores, biases untouched)"}};
+  }
+
+  void check(const Json& p) const override {
+    const std::string v = p.at("variant").get<std::string>();
+    if (v != kMedforget && v != kReference)
+      fail("method 'chip' option 'variant': expected 'medforget' or 'reference', got '" + v + "'");
   }
 
 
@@ -103,6 +124,9 @@ class Chip : public Method {
     ao.alpha = alpha;
     ao.separate_modalities = p.at("separate_modalities").get<bool>();
     ao.batch_size = p.at("batch_size").get<int>();
+    const bool reference = p.at("variant").get<std::string>() == kReference;
+    ao.vision_abs_means = reference;
+    const SiblingMean sibling_mean_of = reference ? SiblingMean::OfItems : SiblingMean::OfNodes;
     // The plain pass is timed first, after a one-batch warm-up that neither
     // timing includes, so both see warm caches.
     Timed plain;
@@ -134,20 +158,25 @@ class Chip : public Method {
     torch::NoGradGuard ng;
     for (size_t mi = 0; mi < modules.size(); ++mi) {
       const auto& a = acts.values[mi];
-      auto score = rows_mean(a.abs(), f_rows) - rows_mean(a.abs(), r_rows);
+      const bool vision_only = arch::in_vision(modules[mi]);
+      // The importance statistic: |pooled activation| per item, or (reference,
+      // merger) the per-item token mean of |activation|.
+      const torch::Tensor mag = reference && vision_only ? acts.abs_values[mi] : a.abs();
+      auto score = rows_mean(mag, f_rows) - rows_mean(mag, r_rows);
       const int64_t n = a.size(1);
       const int64_t n_sel = std::max<int64_t>(1, static_cast<int64_t>(std::llround(k * static_cast<double>(n))));
       auto sel = std::get<0>(std::get<1>(score.topk(n_sel)).sort());  // ascending neuron ids
-      const bool vision_only = arch::in_vision(modules[mi]);
       std::vector<torch::Tensor> dirs;
       for (size_t pi = 0; pi < pairs.size(); ++pi) {
         const auto& [node, sibs] = pairs[pi];
         if (vision_only && use_siblings && one_image[pi]) continue;
-        auto d = sibling_direction(a, plan, node, sibs, sel, use_siblings);
+        auto d = sibling_direction(a, plan, node, sibs, sel, use_siblings, sibling_mean_of);
         if (d.defined()) dirs.push_back(d);
       }
       torch::Tensor& W = params[modules[mi] + ".weight"];
-      torch::Tensor* B = params.contains(modules[mi] + ".bias") ? &params[modules[mi] + ".bias"] : nullptr;
+      // The reference projects weight rows only; its biases keep their values.
+      torch::Tensor* B =
+          !reference && params.contains(modules[mi] + ".bias") ? &params[modules[mi] + ".bias"] : nullptr;
       auto sel_dev = sel.to(W.device());
       const double norm_before = W.index_select(0, sel_dev).norm().item().toDouble();
       int64_t rank = 0;
@@ -178,7 +207,8 @@ class Chip : public Method {
                       {"retain_of_layer", mean_of(share.of_layer, r_rows)}};
       layers.push_back({{"module", modules[mi]},    {"neurons", n},          {"selected", n_sel},
                         {"directions", dirs.size()}, {"vanished_directions", pairs.size() - dirs.size()},
-                        {"rank", rank},         {"weight_norm_before", norm_before},
+                        {"rank", rank},         {"bias_edited", B != nullptr && (rank > 0 || p.at("zero_out").get<bool>())},
+                        {"weight_norm_before", norm_before},
                         {"weight_norm_after", norm_after}, {"removed_energy", removed}});
       dump.add(modules[mi], sel, D, Q, score);
     }
@@ -193,7 +223,8 @@ class Chip : public Method {
       timing["chip_over_forward"] = seconds(t0, t2) / plain.wall;
       timing["chip_over_forward_cpu"] = chip_cpu / plain.cpu;
     }
-    return {{"timing", timing},
+    return {{"variant", reference ? kReference : kMedforget},
+            {"timing", timing},
             {"layers", layers},
             {"n_items", plan.items.size()},
             {"n_forget_items", f_rows.size()},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "unlearn/activations.hpp"
 
 namespace medforget {
@@ -83,15 +84,30 @@ bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vect
   return true;
 }
 
+torch::Tensor sibling_mean(const torch::Tensor& acts, const ChipPlan& p, const std::vector<std::string>& siblings,
+                           SiblingMean how) {
+  if (siblings.empty()) fail("chip: a sibling mean needs at least one sibling");
+  if (how == SiblingMean::OfItems) {
+    // Sibling nodes are nodes of one level: their rows are disjoint.
+    std::vector<int64_t> rows;
+    for (const auto& s : siblings) {
+      const auto& r = p.rows_of_node.at(s);
+      rows.insert(rows.end(), r.begin(), r.end());
+    }
+    return rows_mean(acts, rows);
+  }
+  std::vector<torch::Tensor> sm;
+  for (const auto& s : siblings) sm.push_back(rows_mean(acts, p.rows_of_node.at(s)));
+  return torch::stack(sm).mean(0);
+}
+
 torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, const std::string& node,
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,
-                                bool use_siblings) {
+                                bool use_siblings, SiblingMean how) {
   auto mu = rows_mean(acts, p.rows_of_node.at(node)).index_select(0, selected);
   double scale = mu.norm().item().toDouble();
   if (use_siblings && !siblings.empty()) {
-    std::vector<torch::Tensor> sm;
-    for (const auto& s : siblings) sm.push_back(rows_mean(acts, p.rows_of_node.at(s)).index_select(0, selected));
-    auto mu_sib = torch::stack(sm).mean(0);
+    auto mu_sib = sibling_mean(acts, p, siblings, how).index_select(0, selected);
     scale = std::max(scale, mu_sib.norm().item().toDouble());
     mu = mu - mu_sib;
   }

@@ -37,7 +37,15 @@ std::vector<std::pair<std::string, std::vector<std::string>>> chip_contrasts(con
 // precision, so CHIP takes no direction there.
 bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vector<std::string>& siblings);
 
-// normalise(μ_node − mean_s μ_s) on the selected neurons (μ_node alone without
+// The siblings' mean activation: the mean of their node means (each sibling
+// node weighs alike: medforget's CHIP) or the mean over all their items pooled
+// (a sibling with more items weighs more: the authors' reference code). The
+// two agree when every sibling has as many items as every other.
+enum class SiblingMean { OfNodes, OfItems };
+torch::Tensor sibling_mean(const torch::Tensor& acts, const ChipPlan& p, const std::vector<std::string>& siblings,
+                           SiblingMean how);
+
+// normalise(μ_node − μ_siblings) on the selected neurons (μ_node alone without
 // siblings, where this check cannot drop it); an undefined tensor when the
 // difference vanishes: below kDirectionRelTol of the larger mean's norm. A
 // vanished difference is rounding noise, and normalising it would make a random
@@ -48,7 +56,7 @@ bool shows_one_image(const ChipPlan& p, const std::string& node, const std::vect
 inline constexpr double kDirectionRelTol = 1e-4;
 torch::Tensor sibling_direction(const torch::Tensor& acts, const ChipPlan& p, const std::string& node,
                                 const std::vector<std::string>& siblings, const torch::Tensor& selected,
-                                bool use_siblings);
+                                bool use_siblings, SiblingMean how = SiblingMean::OfNodes);
 
 torch::Tensor rows_mean(const torch::Tensor& a, const std::vector<int64_t>& rows);
 
