@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -132,19 +133,7 @@ void register_finetune(CLI::App& app) {
       options["merge"] = a.merge;
       options["dtype"] = a.dtype;
     }
-    if (std::filesystem::exists(partial / "options.json")) {
-      const Json was = read_json(partial / "options.json");
-      if (was != options) {
-        std::string diff;
-        for (const auto& [k, v] : options.items())
-          if (!was.contains(k) || was.at(k) != v)
-            diff += (diff.empty() ? "" : ", ") + k + " " + (was.contains(k) ? was.at(k).dump() : "(none)") + " -> " + v.dump();
-        fail(partial.string() + ": an interrupted run with different options is there (" + diff +
-             "); run the command as it was to resume, or delete the directory to start over");
-      }
-    } else {
-      write_json(partial / "options.json", options);
-    }
+    record_or_check_options(partial, options);
     std::optional<LoadedModel> base;
     Tokenizer tok;
     ModelConfig cfg;

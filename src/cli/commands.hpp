@@ -7,6 +7,7 @@ namespace medforget::cli {
 void register_doctor(CLI::App& app);
 void register_data(CLI::App& app);
 void register_tokenizer(CLI::App& app);
+void register_pretrain(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_unlearn(CLI::App& app);

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/progress.hpp"
 
 namespace medforget::cli {
@@ -26,6 +28,21 @@ std::vector<std::string> split_list(const std::string& s) {
   while (std::getline(ss, x, ','))
     if (!x.empty()) out.push_back(x);
   return out;
+}
+
+void record_or_check_options(const std::filesystem::path& partial, const Json& options) {
+  if (!std::filesystem::exists(partial / "options.json")) {
+    write_json(partial / "options.json", options);
+    return;
+  }
+  const Json was = read_json(partial / "options.json");
+  if (was == options) return;
+  std::string diff;
+  for (const auto& [k, v] : options.items())
+    if (!was.contains(k) || was.at(k) != v)
+      diff += (diff.empty() ? "" : ", ") + k + " " + (was.contains(k) ? was.at(k).dump() : "(none)") + " -> " + v.dump();
+  fail(partial.string() + ": an interrupted run with different options is there (" + diff +
+       "); run the command as it was to resume, or delete the directory to start over");
 }
 
 }  // namespace medforget::cli

@@ -1,9 +1,11 @@
 #pragma once
 // Pieces the commands share (eval, attack, mia, unlearn).
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "eval/judge.hpp"
 
 namespace medforget::cli {
@@ -14,5 +16,10 @@ std::optional<Judge> judge_for_cli();
 
 // "a,b,,c" -> {"a", "b", "c"}: comma-separated lists of sets, targets, ...
 std::vector<std::string> split_list(const std::string& s);
+
+// A resumable command's options, recorded in `partial`/options.json on its first
+// run; a later run must give the same ones (Error listing what differs), or its
+// snapshot would be trained on with options the result does not record.
+void record_or_check_options(const std::filesystem::path& partial, const Json& options);
 
 }  // namespace medforget::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   medforget::cli::register_doctor(app);
   medforget::cli::register_data(app);
   medforget::cli::register_tokenizer(app);
+  medforget::cli::register_pretrain(app);
   medforget::cli::register_finetune(app);
   medforget::cli::register_eval(app);
   medforget::cli::register_unlearn(app);

@@ -9,13 +9,17 @@
 //   levels/<level>/forget_nodes.json, forget.jsonl, retain.jsonl,
 //                  forget_rephrase.jsonl, attack.jsonl
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "core/json.hpp"
 #include "data/corpus.hpp"
 #include "data/hierarchy.hpp"
 #include "data/item.hpp"
 #include "data/preset.hpp"
+#include "data/prompts.hpp"
+#include "data/report_parser.hpp"
 
 namespace medforget {
 
@@ -28,6 +32,18 @@ Json build_benchmark(const Corpus& corpus, const std::filesystem::path& corpus_d
 // question under each context, from none to the whole hierarchy path.
 inline const char* const kAttackContexts[] = {"none", "study", "patient+study", "institution+patient+study"};
 std::vector<Item> attack_items(const Hierarchy& h, const Item& generation_item);
+
+// The three section tasks of one report section (generation, cloze,
+// classification) on `base` (path, section, section name and image filled in),
+// each question after `prefix`. The blanked span and the option set come from
+// `content_rng`, the wording from `rng`. Shared by the benchmark and the
+// pretraining set, so both ask the same kinds of question.
+std::vector<Item> section_task_items(const Item& base, const ReportSection& sec, const std::string& prefix,
+                                     const std::string& context, PromptStyle style,
+                                     const std::vector<std::string>& pool, const Rng& content_rng, Rng& rng);
+// Fallback classification options per section name, so a small corpus still
+// yields three distractors.
+const std::map<std::string, std::vector<std::string>>& default_option_pools();
 
 struct CheckReport {
   Json counts;            // the numbers printed by `data check`

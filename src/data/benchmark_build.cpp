@@ -97,41 +97,8 @@ Item base_item(const Ctx& c, const std::string& sec_id, const std::string& sec_n
 std::vector<Item> section_items(const Ctx& c, const ReportSection& sec, const std::string& sec_id,
                                 const std::string& image, const std::string& context, PromptStyle style,
                                 const std::vector<std::string>& pool, const Rng& content_rng, Rng& rng) {
-  std::string prefix = context_prefix(context, c.names);
-  std::vector<Item> out;
-  Item g = base_item(c, sec_id, sec.name, image);
-  g.id = sec_id + "#generation";
-  g.task = "generation";
-  g.prompt = prefix + generation_question(sec.name, style, rng);
-  g.answer = sec.text;
-  g.context = context;
-  out.push_back(g);
-
-  // Content (the blanked span, the option set) comes from a stream shared by
-  // the fine-tuning and rephrase versions; only the wording differs.
-  Rng cloze_rng = content_rng.fork("cloze");
-  ClozeSpan span = pick_cloze_span(sec.text, cloze_rng);
-  Item z = base_item(c, sec_id, sec.name, image);
-  z.id = sec_id + "#cloze";
-  z.task = "cloze";
-  z.prompt = prefix + cloze_question(sec.name, blank_out(sec.text, span), style, rng);
-  z.answer = span.text();
-  z.context = context;
-  out.push_back(z);
-
-  Rng choice_rng = content_rng.fork(style == PromptStyle::Rephrase ? "choice:rephrase" : "choice");
-  std::string key = classification_key(sec.text);
-  Choice ch = make_choice(key, sec.text, pool, choice_rng);
-  Item k = base_item(c, sec_id, sec.name, image);
-  k.id = sec_id + "#classification";
-  k.task = "classification";
-  k.options = ch.options;
-  k.answer_index = ch.answer_index;
-  k.answer = ch.options[static_cast<size_t>(ch.answer_index)];
-  k.prompt = prefix + classification_question(sec.name, ch.options, style, rng);
-  k.context = context;
-  out.push_back(k);
-  return out;
+  return section_task_items(base_item(c, sec_id, sec.name, image), sec, context_prefix(context, c.names), context,
+                            style, pool, content_rng, rng);
 }
 
 Item identity_item(const Ctx& c, const std::string& level, const std::string& anchor, const std::string& image,
@@ -179,6 +146,47 @@ void add_institution_nodes(Hierarchy& h, const SelInstitution& si) {
 }
 
 }  // namespace
+
+std::vector<Item> section_task_items(const Item& base, const ReportSection& sec, const std::string& prefix,
+                                     const std::string& context, PromptStyle style,
+                                     const std::vector<std::string>& pool, const Rng& content_rng, Rng& rng) {
+  std::vector<Item> out;
+  Item g = base;
+  g.id = base.section + "#generation";
+  g.task = "generation";
+  g.prompt = prefix + generation_question(sec.name, style, rng);
+  g.answer = sec.text;
+  g.context = context;
+  out.push_back(g);
+
+  // Content (the blanked span, the option set) comes from a stream shared by
+  // the fine-tuning and rephrase versions; only the wording differs.
+  Rng cloze_rng = content_rng.fork("cloze");
+  ClozeSpan span = pick_cloze_span(sec.text, cloze_rng);
+  Item z = base;
+  z.id = base.section + "#cloze";
+  z.task = "cloze";
+  z.prompt = prefix + cloze_question(sec.name, blank_out(sec.text, span), style, rng);
+  z.answer = span.text();
+  z.context = context;
+  out.push_back(z);
+
+  Rng choice_rng = content_rng.fork(style == PromptStyle::Rephrase ? "choice:rephrase" : "choice");
+  std::string key = classification_key(sec.text);
+  Choice ch = make_choice(key, sec.text, pool, choice_rng);
+  Item k = base;
+  k.id = base.section + "#classification";
+  k.task = "classification";
+  k.options = ch.options;
+  k.answer_index = ch.answer_index;
+  k.answer = ch.options[static_cast<size_t>(ch.answer_index)];
+  k.prompt = prefix + classification_question(sec.name, ch.options, style, rng);
+  k.context = context;
+  out.push_back(k);
+  return out;
+}
+
+const std::map<std::string, std::vector<std::string>>& default_option_pools() { return default_pools(); }
 
 std::vector<Item> attack_items(const Hierarchy& h, const Item& it) {
   const auto& sec = h.get(it.section);

@@ -142,7 +142,11 @@ void save_checkpoint(const std::filesystem::path& dir, const ModelConfig& cfg, c
         name == kTokenizerFile || name == kPreprocessorFile || name == kTokenizerConfigFile || name == kGenerationFile ||
         name == "manifest.json")
       fail("save_checkpoint " + dir.string() + ": extra file name '" + name + "' is not allowed");
-    write_json(stage.path() / name, j);
+    // A text file (a loss-curve SVG) rides as a JSON string under a name that is not *.json.
+    if (j.is_string() && !name.ends_with(".json"))
+      write_atomic(stage.path() / name, j.get<std::string>());
+    else
+      write_json(stage.path() / name, j);
   }
   if (checkpoint_detail::staging_hook) checkpoint_detail::staging_hook(stage.path());
 

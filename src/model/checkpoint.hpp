@@ -37,8 +37,9 @@ struct CheckpointData {
   std::filesystem::path tokenizer_file;
   Json extra_params = Json::object();  // merged into manifest params next to "config"
   Json inputs = Json::object();        // merged into manifest inputs next to "tokenizer"
-  // Further JSON files written into the directory before the manifest, so the
-  // content digest covers them (provenance.json of an unlearned model).
+  // Further files written into the directory before the manifest, so the
+  // content digest covers them (provenance.json of an unlearned model); a
+  // string under a name not ending in .json is written as text (an SVG).
   std::vector<std::pair<std::string, Json>> extra_files;
 };
 

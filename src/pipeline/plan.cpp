@@ -18,6 +18,17 @@ const char* const kFinetuneFlags[][2] = {{"epochs", "--epochs"},         {"lr", 
                                          {"warmup", "--warmup"},         {"grad_clip", "--grad-clip"},
                                          {"vocab_size", "--vocab-size"}, {"checkpoint_every", "--checkpoint-every"}};
 
+const char* const kPretrainFlags[][2] = {{"epochs", "--epochs"},
+                                         {"lr", "--lr"},
+                                         {"batch_size", "--batch-size"},
+                                         {"corpora", "--corpora"},
+                                         {"data_preset", "--data-preset"},
+                                         {"vocab_size", "--vocab-size"},
+                                         {"weight_decay", "--weight-decay"},
+                                         {"warmup", "--warmup"},
+                                         {"grad_clip", "--grad-clip"},
+                                         {"checkpoint_every", "--checkpoint-every"}};
+
 std::string scalar(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 }  // namespace
@@ -28,14 +39,39 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
   std::vector<std::string> data{"data", "build", "--preset", c.preset, "--seed", seed, "--out", bench};
   if (!c.corpus.empty()) data.insert(data.begin() + 2, {"--corpus", c.corpus, "--corpus-digest", c.corpus_digest});
   s.push_back({"data", data, "bench", {}, 1});
-  Stage ft{"finetune",
-           {"finetune", "--bench", bench, "--out", vanilla, "--preset", c.model_preset, "--seed", seed, "--device",
-            c.device},
-           "models/vanilla",
-           {"data"},
-           40};
+  const bool pretrained = c.regime == "pretrained";
+  std::string base_model;
+  std::vector<std::string> ft_deps{"data"};
+  if (pretrained && c.pretrain.contains("model")) {
+    base_model = c.pretrain["model"].get<std::string>();
+  } else if (pretrained) {
+    // Independent of the benchmark: a changed benchmark re-runs fine-tuning, not the hours of pretraining.
+    base_model = "$OUT/models/pretrained";
+    Stage pt{"pretrain",
+             {"pretrain", "--preset", c.model_preset, "--seed", seed, "--device", c.device, "--out", base_model},
+             "models/pretrained",
+             {},
+             80};
+    for (const auto& [key, flag] : kPretrainFlags)
+      if (c.pretrain.contains(key)) pt.args.insert(pt.args.end(), {flag, scalar(c.pretrain[key])});
+    s.push_back(pt);
+    ft_deps.push_back("pretrain");
+  }
+  Stage ft{"finetune", {"finetune", "--bench", bench, "--out", vanilla}, "models/vanilla", ft_deps, 40};
+  if (pretrained) {
+    // The paper's step 1: LoRA on the pretrained model, merged so every method edits one set of weights.
+    const auto& d = regime_finetune_defaults(c.model_preset);
+    ft.args.insert(ft.args.end(), {"--model", base_model, "--lora", c.finetune.value("lora", std::string(d.lora)),
+                                   "--merge", "--epochs", c.finetune.contains("epochs") ? scalar(c.finetune["epochs"])
+                                                                                         : std::to_string(d.epochs),
+                                   "--lr", c.finetune.contains("lr") ? scalar(c.finetune["lr"]) : scalar(Json(d.lr))});
+  } else {
+    ft.args.insert(ft.args.end(), {"--preset", c.model_preset});
+  }
+  ft.args.insert(ft.args.end(), {"--seed", seed, "--device", c.device});
   for (const auto& [key, flag] : kFinetuneFlags)
-    if (c.finetune.contains(key)) ft.args.insert(ft.args.end(), {flag, scalar(c.finetune[key])});
+    if (c.finetune.contains(key) && !(pretrained && (std::string(key) == "epochs" || std::string(key) == "lr")))
+      ft.args.insert(ft.args.end(), {flag, scalar(c.finetune[key])});
   s.push_back(ft);
   const std::string limit = c.eval_limit > 0 ? std::to_string(c.eval_limit) : "";
   auto with_limit = [&](std::vector<std::string> a) {
@@ -121,7 +157,7 @@ std::vector<Stage> plan_stages(const RunConfig& c) {
     }
   }
   // Exactly this run's results: stale directories of an earlier configuration are not picked up.
-  Stage rep{"report", {"report", "--out", "$OUT/report"}, "report", report_deps, 0.2};
+  Stage rep{"report", {"report", "--regime", c.regime, "--out", "$OUT/report"}, "report", report_deps, 0.2};
   for (const auto& d : report_deps) rep.args.push_back("$OUT/" + d);
   s.push_back(rep);
   return s;

@@ -18,7 +18,8 @@ Json RunConfig::to_json() const {
     vs.push_back({{"name", v.name}, {"method", v.method}, {"label", v.label}, {"options", v.options}});
   return {{"preset", preset},     {"model_preset", model_preset}, {"device", device},       {"seed", seed},
           {"levels", levels},     {"methods", vs},                {"attack", attack},       {"mia", mia},
-          {"finetune", finetune}, {"eval_limit", eval_limit}, {"corpus", corpus}, {"corpus_digest", corpus_digest}};
+          {"finetune", finetune}, {"eval_limit", eval_limit}, {"corpus", corpus}, {"corpus_digest", corpus_digest},
+          {"regime", regime},     {"pretrain", pretrain}};
 }
 
 static std::string model_for(const std::string& preset) {
@@ -37,6 +38,17 @@ Json wide_chip(Json extra = Json::object()) {
 }
 
 }  // namespace
+
+const RegimeFinetune& regime_finetune_defaults(const std::string& model_preset) {
+  static const std::pair<const char*, RegimeFinetune> table[] = {
+      {"tiny", {"r=16,alpha=32,dropout=0", 30, 3e-3}},
+      {"small", {"r=16,alpha=32,dropout=0", 20, 3e-3}},
+      {"base", {"r=16,alpha=32,dropout=0", 20, 2e-3}},
+      {"large", {"r=16,alpha=32,dropout=0.05", 10, 1e-3}}};
+  for (const auto& [name, d] : table)
+    if (model_preset == name) return d;
+  fail("model preset '" + model_preset + "' (expected tiny, small, base or large)");
+}
 
 RunConfig default_run_config(const std::string& preset) {
   data_preset(preset);
@@ -139,6 +151,13 @@ RunConfig apply_config(RunConfig c, const Json& j, const std::string& src) {
     } else if (k == "finetune") {
       if (!v.is_object()) fail(src + ": field 'finetune' must be an object of finetune options");
       c.finetune = v;
+    } else if (k == "regime") {
+      c.regime = str(k);
+    } else if (k == "pretrain") {
+      if (!v.is_object()) fail(src + ": field 'pretrain' must be an object of pretrain options (or {\"model\": DIR})");
+      c.pretrain = v;
+      if (c.pretrain.contains("model") && c.pretrain["model"].is_string())
+        c.pretrain["model"] = std::filesystem::absolute(c.pretrain["model"].get<std::string>()).lexically_normal().string();
     } else if (k == "corpus") {
       c.corpus = str(k).empty() ? "" : std::filesystem::absolute(str(k)).lexically_normal().string();
     } else if (k == "corpus_digest") {
@@ -148,7 +167,8 @@ RunConfig apply_config(RunConfig c, const Json& j, const std::string& src) {
       c.eval_limit = v.get<int>();
     } else {
       fail(src + ": unknown field '" + k +
-           "' (expected preset, model_preset, device, seed, levels, methods, attack, mia, finetune, eval_limit, corpus)");
+           "' (expected preset, model_preset, device, seed, levels, methods, attack, mia, finetune, regime, pretrain, "
+           "eval_limit, corpus)");
     }
   }
   return c;
@@ -175,8 +195,39 @@ void validate_config(const RunConfig& c, const std::vector<std::string>& known) 
   static const std::set<std::string> ft_keys{"epochs", "lr", "batch_size", "weight_decay", "warmup", "grad_clip",
                                              "vocab_size", "checkpoint_every"};
   for (const auto& [k, v] : c.finetune.items()) {
-    if (!ft_keys.count(k)) fail("run configuration: unknown finetune option '" + k + "'");
+    if (k == "lora" && c.regime == "pretrained") {
+      if (!v.is_string()) fail("run configuration: finetune.lora must be a LoRA spec string (r=8,alpha=16,...)");
+      continue;
+    }
+    if (!ft_keys.count(k))
+      fail("run configuration: unknown finetune option '" + k + "'" +
+           (k == "lora" ? " (LoRA fine-tuning is the pretrained regime's: set \"regime\": \"pretrained\")" : ""));
     check_option("run configuration: finetune", k, v);
+  }
+  if (c.regime != "scratch" && c.regime != "pretrained")
+    fail("run configuration: regime '" + c.regime + "' (expected scratch or pretrained)");
+  if (c.regime == "scratch" && !c.pretrain.empty())
+    fail("run configuration: 'pretrain' options need \"regime\": \"pretrained\"");
+  static const std::set<std::string> pt_keys{"epochs", "lr", "batch_size", "corpora", "data_preset", "vocab_size",
+                                             "weight_decay", "warmup", "grad_clip", "checkpoint_every"};
+  for (const auto& [k, v] : c.pretrain.items()) {
+    if (k == "model") {
+      if (!v.is_string() || v.get<std::string>().empty())
+        fail("run configuration: pretrain.model must be the path of a pretrained model directory");
+      if (c.pretrain.size() > 1)
+        fail("run configuration: pretrain.model reuses an existing model; other pretrain options do not apply to it");
+      continue;
+    }
+    if (!pt_keys.count(k)) fail("run configuration: unknown pretrain option '" + k + "'");
+    if (k == "data_preset") {
+      if (!v.is_string()) fail("run configuration: pretrain.data_preset must be a string");
+      data_preset(v.get<std::string>());
+    } else if (k == "corpora") {
+      if (!v.is_number_unsigned() || v.get<int>() < 1 || v.get<int>() > 1000)
+        fail("run configuration: pretrain.corpora must be an integer in 1..1000");
+    } else {
+      check_option("run configuration: pretrain", k, v);
+    }
   }
 }
 

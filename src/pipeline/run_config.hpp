@@ -28,11 +28,27 @@ struct RunConfig {
   std::vector<RunVariant> variants;
   bool attack = true, mia = false;
   Json finetune = Json::object();  // finetune CLI overrides: {"epochs": 20, "lr": 1e-3, ...}
+  // How the vanilla model is made. "scratch": a new model fine-tuned on the
+  // benchmark until it memorises it. "pretrained" (the paper's regime): a
+  // general radiology model (`medforget pretrain`, or `pretrain.model`), then
+  // LoRA fine-tuning on the benchmark with the adapters merged.
+  std::string regime = "scratch";
+  Json pretrain = Json::object();  // pretrain CLI overrides, or {"model": DIR} to start from an existing one
+  Json to_json() const;
   int eval_limit = 0;              // 0: every item
   std::string corpus;              // build the benchmark from this corpus directory (absolute) instead of synthesising
   std::string corpus_digest;       // its digest when the run was planned: part of the data stage's key
-  Json to_json() const;
 };
+
+// The pretrained regime's LoRA fine-tuning per model preset: what makes the
+// adapters memorise the benchmark as the paper's step 1 does (docs/RESULTS.md,
+// "The pretrained regime"). A run configuration's finetune fields override them.
+struct RegimeFinetune {
+  const char* lora;  // finetune --lora spec
+  int epochs;
+  double lr;
+};
+const RegimeFinetune& regime_finetune_defaults(const std::string& model_preset);
 
 // `medforget run` defaults for a preset: CHIP and GradDiff at the patient level.
 RunConfig default_run_config(const std::string& preset);

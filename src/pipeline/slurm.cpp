@@ -152,14 +152,14 @@ std::string stage_kind(const Stage& s) { return s.name.substr(0, s.name.find('/'
 bool kind_runs_model(const std::string& kind) { return kind != "data" && kind != "report"; }
 
 std::map<std::string, std::string> parse_by_kind(const std::vector<std::string>& entries, const std::string& option) {
-  static const std::set<std::string> kinds{"data", "finetune", "unlearn", "eval", "attack", "mia", "report"};
+  static const std::set<std::string> kinds{"data", "pretrain", "finetune", "unlearn", "eval", "attack", "mia", "report"};
   std::map<std::string, std::string> m;
   for (const auto& e : entries) {
     const size_t eq = e.find('=');
     std::string kind = eq == std::string::npos ? "" : e.substr(0, eq), value = eq == std::string::npos ? e : e.substr(eq + 1);
     if (!kind.empty() && !kinds.count(kind))
       fail(option + " " + e + ": unknown stage kind '" + kind +
-           "' (data, finetune, unlearn, eval, attack, mia, report; or a value alone for every kind)");
+           "' (data, pretrain, finetune, unlearn, eval, attack, mia, report; or a value alone for every kind)");
     if (value.empty() || value.find_first_of(" \t\n'\"\\;") != std::string::npos)
       fail(option + " " + e + ": expected a value such as 2:00:00 (or KIND=VALUE), without spaces or quotes");
     m[kind] = value;

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "report/figures.hpp"
 #include "report/html.hpp"
@@ -35,15 +36,25 @@ const char* kFig6Caption =
 
 }  // namespace
 
+std::string regime_sentence(const std::string& regime) {
+  if (regime.empty()) return "";
+  if (regime == "scratch") return "Regime: from scratch (a new model fine-tuned on the benchmark until it memorises it).";
+  if (regime == "pretrained")
+    return "Regime: pretrained (a general radiology model, LoRA-fine-tuned on the benchmark, as in the paper).";
+  fail("report: regime '" + regime + "' (expected scratch or pretrained)");
+}
+
 ReportOutputs write_report(const std::vector<std::filesystem::path>& inputs,
-                           const std::filesystem::path& out_dir) {
+                           const std::filesystem::path& out_dir, const std::string& regime) {
+  const std::string regime_text = regime_sentence(regime);
   const ResultSet rs = load_results(inputs);
   const bool attack = rs.any(Kind::Attack), mia = rs.any(Kind::Mia);
 
   std::vector<Pending> files;
   std::vector<HtmlItem> items;
   ReportOutputs out;
-  auto add_table = [&](const Table& t) {
+  auto add_table = [&](Table t) {
+    if (!regime_text.empty()) t.caption += (t.caption.empty() ? "" : " ") + regime_text;
     std::string md = to_markdown(t);
     files.push_back({t.name + ".md", md});
     files.push_back({t.name + ".csv", to_csv(t)});
@@ -51,9 +62,11 @@ ReportOutputs write_report(const std::vector<std::filesystem::path>& inputs,
     return md;
   };
   auto add_chart = [&](const std::string& name, const Chart& c, const std::string& caption) {
-    std::string svg = render_chart(c);
+    Chart titled = c;
+    if (!regime.empty()) titled.title += " (" + regime + " regime)";
+    std::string svg = render_chart(titled);
     files.push_back({name + ".svg", svg});
-    items.push_back({name, c.title, caption, svg, {name + ".svg"}});
+    items.push_back({name, titled.title, caption, svg, {name + ".svg"}});
   };
 
   out.summary_markdown = add_table(table3(rs));

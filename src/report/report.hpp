@@ -32,7 +32,14 @@ struct ReportOutputs {
 // Outputs of a kind not given this time are removed, so out_dir never mixes
 // two runs. All inputs are validated before anything is written; errors are
 // medforget::Error (see load_results).
+// `regime` ("" when not known): how the models were made, stated in every
+// table's caption ("scratch": trained from scratch on the benchmark;
+// "pretrained": pretrained, then LoRA-fine-tuned on it), so a table copied
+// elsewhere still says which regime it comes from.
 ReportOutputs write_report(const std::vector<std::filesystem::path>& inputs,
-                           const std::filesystem::path& out_dir);
+                           const std::filesystem::path& out_dir, const std::string& regime = "");
+
+// The sentence write_report adds to each caption for a regime; Error for an unknown regime.
+std::string regime_sentence(const std::string& regime);
 
 }  // namespace medforget::report

@@ -25,6 +25,8 @@ void validate_train_options(const std::string& what, const TrainOptions& o) {
   check_option(what, "checkpoint_every", o.checkpoint_every);
   check_option(what, "stop_after", static_cast<double>(o.stop_after));
   check_range(what, "min_lr_ratio", o.min_lr_ratio, between(0, 1));
+  check_range(what, "max_seconds", o.max_seconds, at_least(0));
+  check_range(what, "curve_points", o.curve_points, between(2, 100000));
 }
 
 double lr_at(int64_t step, int64_t total, const TrainOptions& o) {
@@ -77,11 +79,11 @@ void save_torch(const T& value, const std::filesystem::path& p) {
 }
 
 void save_state(const std::filesystem::path& dir, MultimodalModel& model, torch::optim::AdamW& optim, int64_t step,
-                double loss, const Json& options) {
+                double loss, const Json& options, const Json& curve) {
   StagingDir stage(dir);
   save_torch(model, stage.path() / "model.pt");
   save_torch(optim, stage.path() / "optimizer.pt");
-  write_json(stage.path() / "state.json", {{"step", step}, {"loss", loss}, {"options", options}});
+  write_json(stage.path() / "state.json", {{"step", step}, {"loss", loss}, {"options", options}, {"curve", curve}});
   stage.commit();
 }
 
@@ -147,6 +149,8 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
   const Json options = snapshot_options(opt, data.size());
   if (std::filesystem::exists(state_dir / "state.json")) {
     step = load_state(state_dir, model, optim, options);
+    const Json st = read_json(state_dir / "state.json");
+    if (st.contains("curve") && st.at("curve").is_array()) res.loss_curve = st.at("curve");
     model->to(device);
     res.resumed_from = step;
     log_info(opt.label + ": resuming at step " + std::to_string(step) + " of " + std::to_string(res.total_steps));
@@ -157,6 +161,7 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
   int64_t tokens = 0;
   double ema = 0, epoch_sum = 0;
   int64_t epoch_n = 0;
+  const int64_t curve_every = std::max<int64_t>(1, res.total_steps / opt.curve_points);
   for (int epoch = static_cast<int>(step / per_epoch); epoch < opt.epochs; ++epoch) {
     auto batches = epoch_batches(data, opt.batch_size, opt.seed, epoch);
     epoch_sum = 0;
@@ -186,13 +191,23 @@ TrainResult train_sft(MultimodalModel& model, const std::vector<Example>& data, 
       ++step;
       res.steps = step;
       res.last_loss = l;
+      if (step % curve_every == 0 || step == res.total_steps) res.loss_curve.push_back({step, ema, lr});
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       char extra[96];
       std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f tok/s", ema, lr, secs > 0 ? tokens / secs : 0.0);
       prog.tick(1, extra);
       bool epoch_end = bi + 1 == per_epoch;
-      if ((opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) || (epoch_end && step < res.total_steps))
-        save_state(state_dir, model, optim, step, ema, options);
+      const bool out_of_time = opt.max_seconds > 0 && secs >= opt.max_seconds && step < res.total_steps;
+      if ((opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) || (epoch_end && step < res.total_steps) ||
+          out_of_time)
+        save_state(state_dir, model, optim, step, ema, options, res.loss_curve);
+      if (out_of_time) {
+        prog.done();
+        log_info(opt.label + ": --max-seconds reached at step " + std::to_string(step) + " of " +
+                 std::to_string(res.total_steps) + "; the snapshot is saved, run again to continue");
+        res.seconds = secs;
+        return res;
+      }
     }
   }
   prog.done();

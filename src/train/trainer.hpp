@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "train/batch.hpp"
 
 namespace medforget {
@@ -23,6 +24,8 @@ struct TrainOptions {
   uint64_t seed = 1;
   int checkpoint_every = 200;  // steps between state snapshots (0: only at epoch ends)
   int64_t stop_after = 0;      // stop (as if killed) after this many steps; 0 = run to the end (tests)
+  double max_seconds = 0;      // save a snapshot and stop after this much wall time; 0 = no limit
+  int curve_points = 256;      // about this many points of the loss curve over the whole run
   std::string label = "finetune";
 };
 
@@ -32,6 +35,9 @@ struct TrainResult {
   double seconds = 0, tokens_per_second = 0;
   int64_t resumed_from = 0;  // step a resumed run started at (0: fresh)
   bool finished = false;
+  // The smoothed training loss at evenly spaced steps: [[step, loss, lr], ...],
+  // carried across resumed runs in the snapshot.
+  Json loss_curve = Json::array();
 };
 
 // Range-checks every numeric field (core/ranges.hpp); Error naming `what` and the field.
