@@ -135,6 +135,10 @@ void register_pretrain(CLI::App& app) {
     if (a.set.image_size != 0) check_option("pretrain", "image_size", a.set.image_size);
     a.set.import_dirs.assign(a.imports.begin(), a.imports.end());
     a.set.exclude.assign(a.exclude.begin(), a.exclude.end());
+    if (a.set.corpora == 0 && a.set.import_dirs.empty())
+      fail("pretrain: --corpora 0 and no --corpus: there is nothing to pretrain on");
+    for (const auto& b : a.set.exclude) read_verified_manifest(b, "benchmark");  // before any output exists
+    for (const auto& c : a.set.import_dirs) corpus_digest(c);
     std::vector<std::filesystem::path> inputs_paths(a.set.import_dirs);
     inputs_paths.insert(inputs_paths.end(), a.set.exclude.begin(), a.set.exclude.end());
     OutputLock lock = claim_output(a.out, {"pretrain", "checkpoint", inputs_paths, a.force});
