@@ -13,6 +13,7 @@
 #include "core/manifest.hpp"
 #include "core/output.hpp"
 #include "core/progress.hpp"
+#include "core/runtime.hpp"
 #include "core/ranges.hpp"
 #include "data/corpus.hpp"
 #include "data/pretrain_set.hpp"
@@ -89,6 +90,30 @@ std::string loss_curve_svg(const Json& curve, const std::string& title) {
   c.columns = 1;
   c.panels.push_back(panel);
   return report::render_chart(c);
+}
+
+// Training throughput against the sgemm peak measured in the same process: the
+// 6·N rule (forward + backward FLOPs per token for N matmul parameters; the
+// embedding lookup is not a matmul) at the run's tokens/s. An estimate: image
+// tokens count as decoder tokens, the vision tower's own cost is not added.
+Json throughput(MultimodalModel& model, const TrainResult& r, const torch::Device& device) {
+  int64_t matmul_params = 0;
+  for (const auto& p : model->named_parameters())
+    if (p.value().dim() == 2 && p.key().find("embed_tokens") == std::string::npos) matmul_params += p.value().numel();
+  const double gflops = 6.0 * static_cast<double>(matmul_params) * r.tokens_per_second / 1e9;
+  Json j = {{"tokens_per_second", r.tokens_per_second}, {"matmul_parameters", matmul_params},
+            {"train_gflops", gflops}};
+  if (device.is_cpu()) {
+    const RuntimeInfo rt = probe_runtime(true, 1.0);
+    j["sgemm_peak_gflops"] = rt.sgemm_gflops;
+    j["sgemm_threads"] = rt.sgemm_threads;
+    j["train_threads"] = rt.threads;
+    j["fraction_of_peak"] = rt.sgemm_gflops > 0 ? gflops / rt.sgemm_gflops : 0.0;
+    log_info("pretrain: " + std::to_string(static_cast<int>(gflops)) + " GFLOP/s of training (6·N·tokens/s), " +
+             std::to_string(static_cast<int>(100 * j["fraction_of_peak"].get<double>())) + "% of the sgemm peak " +
+             std::to_string(static_cast<int>(rt.sgemm_gflops)) + " GFLOP/s measured now");
+  }
+  return j;
 }
 
 }  // namespace
@@ -193,6 +218,7 @@ void register_pretrain(CLI::App& app) {
                               {"parameters", n_params},
                               {"resumed_from", r.resumed_from}};
     params["loss_curve"] = r.loss_curve;
+    params["throughput"] = throughput(model, r, device);
     Json inputs = Json::object();
     for (size_t k = 0; k < a.set.exclude.size(); ++k)
       inputs["exclude_" + std::to_string(k + 1)] = read_verified_manifest(a.set.exclude[k], "benchmark").at("content_digest");

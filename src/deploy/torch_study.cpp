@@ -137,7 +137,7 @@ std::string cell(double v) {
 
 // The table and the figure from study.json's rows.
 void write_outputs(const StudyOptions& o, const Json& study) {
-  const size_t n = study.at("patients").size();
+  const size_t n = study.at("patients").get<size_t>();  // a count, not a list
   std::string md = "# Sequential unlearning: " + std::to_string(n) + " patient-level requests\n\n"
                    "Utility 0-100 (mean of Gen score/100 and the cloze, classification and identity accuracies). "
                    "*Forgotten*: mean over the requests executed so far; *rebound*: the largest rise of a forgotten "

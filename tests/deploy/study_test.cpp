@@ -57,6 +57,9 @@ TEST(Study, RequestsOneAfterAnotherThenAsABatchWithEveryStepMeasured) {
   const std::string md = read_text(out / "study.md");
   test::expect_contains(md, "## graddiff");
   test::expect_contains(md, "| batch |");
+  // Both requests, in the title and as rows: the drawing reads the request count, not a list's length.
+  test::expect_contains(md, "# Sequential unlearning: 2 patient-level requests");
+  test::expect_contains(md, "\n| 2 | ");
   const std::string svg = read_text(out / "study.svg");
   test::expect_contains(svg, "<svg");
   test::expect_contains(svg, "Forgotten patients");
