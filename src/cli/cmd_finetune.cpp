@@ -87,13 +87,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--set", a.set, "JSONL of the benchmark to train on (default finetune.jsonl; e.g. levels/patient/retain.jsonl)");
   cmd->add_option("--tokenizer", a.tokenizer, "Existing tokenizer.json (default: train one on the training set)");
   cmd->add_option("--vocab-size", a.vocab_size, "Tokenizer vocabulary when training one");
-  cmd->add_option("--epochs", a.train.epochs, "Epochs (default per preset)");
-  cmd->add_option("--lr", a.train.lr, "Peak learning rate (default per preset)");
-  cmd->add_option("--batch-size", a.train.batch_size, "Batch size (default per preset)");
-  cmd->add_option("--weight-decay", a.train.weight_decay, "AdamW weight decay");
-  cmd->add_option("--warmup", a.train.warmup, "Warmup as a fraction of all steps");
-  cmd->add_option("--grad-clip", a.train.grad_clip, "Gradient norm clip");
-  cmd->add_option("--checkpoint-every", a.train.checkpoint_every, "Steps between resumable snapshots");
+  add_train_options(cmd, a.train);
   cmd->add_option("--seed", a.train.seed, "Seed for initialisation and data order")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", a.device, "cpu | cuda | cuda:N");
   cmd->add_option("--stop-after", a.train.stop_after, "Stop after this many steps, as if killed (for tests)");

@@ -134,13 +134,7 @@ void register_pretrain(CLI::App& app) {
                   "imported corpora, and any identity or image of it in the set is an error (repeatable)");
   cmd->add_option("--image-size", a.set.image_size, "Radiograph size in pixels (default: the data preset's)");
   cmd->add_option("--vocab-size", a.vocab_size, "Tokenizer vocabulary (trained on the pretraining set)");
-  cmd->add_option("--epochs", a.train.epochs, "Epochs (default per preset)");
-  cmd->add_option("--lr", a.train.lr, "Peak learning rate (default per preset)");
-  cmd->add_option("--batch-size", a.train.batch_size, "Batch size (default per preset)");
-  cmd->add_option("--weight-decay", a.train.weight_decay, "AdamW weight decay");
-  cmd->add_option("--warmup", a.train.warmup, "Warmup as a fraction of all steps");
-  cmd->add_option("--grad-clip", a.train.grad_clip, "Gradient norm clip");
-  cmd->add_option("--checkpoint-every", a.train.checkpoint_every, "Steps between resumable snapshots");
+  add_train_options(cmd, a.train);
   cmd->add_option("--max-seconds", a.train.max_seconds,
                   "Save a snapshot and stop after this many seconds of training; the same command continues");
   cmd->add_option("--seed", a.set.seed, "Seed for the corpora, initialisation and data order")

@@ -30,6 +30,16 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+void add_train_options(CLI::App* cmd, TrainOptions& t) {
+  cmd->add_option("--epochs", t.epochs, "Epochs (default per preset)");
+  cmd->add_option("--lr", t.lr, "Peak learning rate (default per preset)");
+  cmd->add_option("--batch-size", t.batch_size, "Batch size (default per preset)");
+  cmd->add_option("--weight-decay", t.weight_decay, "AdamW weight decay");
+  cmd->add_option("--warmup", t.warmup, "Warmup as a fraction of all steps");
+  cmd->add_option("--grad-clip", t.grad_clip, "Gradient norm clip");
+  cmd->add_option("--checkpoint-every", t.checkpoint_every, "Steps between resumable snapshots");
+}
+
 void record_or_check_options(const std::filesystem::path& partial, const Json& options) {
   if (!std::filesystem::exists(partial / "options.json")) {
     write_json(partial / "options.json", options);

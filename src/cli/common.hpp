@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "core/json.hpp"
 #include "eval/judge.hpp"
+#include "train/trainer.hpp"
 
 namespace medforget::cli {
 
@@ -16,6 +19,11 @@ std::optional<Judge> judge_for_cli();
 
 // "a,b,,c" -> {"a", "b", "c"}: comma-separated lists of sets, targets, ...
 std::vector<std::string> split_list(const std::string& s);
+
+// The schedule options every training command takes (finetune, pretrain):
+// --epochs, --lr, --batch-size (defaults per preset), --weight-decay, --warmup,
+// --grad-clip, --checkpoint-every.
+void add_train_options(CLI::App* cmd, TrainOptions& t);
 
 // A resumable command's options, recorded in `partial`/options.json on its first
 // run; a later run must give the same ones (Error listing what differs), or its
