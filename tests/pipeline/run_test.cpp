@@ -308,7 +308,7 @@ TEST(RunCli, SecondRunIsCachedAChangedOptionRecomputesOnlyItsStagesAndAKillResum
             0);
   EXPECT_FALSE(fs::exists(recs / "eval/vanilla-patient/forget.jsonl"));
   EXPECT_TRUE(fs::exists(recs / "stages/finetune.json"));
-  r = test::run_cli("report --out " + (t / "rep").string() + " " + (recs / "eval").string());
+  r = test::run_cli("report --regime scratch --out " + (t / "rep").string() + " " + (recs / "eval").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream a(out / "report/table3.md"), b(t / "rep/table3.md");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}), std::string(std::istreambuf_iterator<char>(b), {}));
