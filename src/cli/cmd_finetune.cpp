@@ -166,18 +166,9 @@ void register_finetune(CLI::App& app) {
              std::to_string(n_trained) + " trained), vocabulary " + std::to_string(cfg.vocab_size));
     a.train.label = "finetune";
     TrainResult r = train_sft(model, examples, tok.pad_id(), a.train, partial / "state", device);
-    if (!r.finished) {
-      std::printf("stopped after step %lld of %lld; run the same command again to resume\n",
-                  static_cast<long long>(r.steps), static_cast<long long>(r.total_steps));
-      return;
-    }
+    if (stopped_early(r)) return;
     Json params = options;
-    params["train_result"] = {{"steps", r.steps},
-                              {"last_loss", r.last_loss},
-                              {"mean_last_epoch_loss", r.mean_last_epoch_loss},
-                              {"seconds", r.seconds},
-                              {"tokens_per_second", r.tokens_per_second},
-                              {"parameters", n_params}};
+    params["train_result"] = train_result_json(r, n_params);
     Json inputs = {{"bench", std::filesystem::absolute(bench).string()}, {"bench_digest", bm.at("content_digest")}};
     if (pretrained) inputs["model"] = options["model"], inputs["model_digest"] = model_digest;
     if (lora && !a.merge) {

@@ -194,23 +194,14 @@ void register_pretrain(CLI::App& app) {
              set_manifest.at("counts").at("studies").dump() + " studies, model '" + a.preset + "' with " +
              std::to_string(n_params) + " parameters, vocabulary " + std::to_string(cfg.vocab_size));
     TrainResult r = train_sft(model, examples, tok.pad_id(), a.train, partial / "state", device);
-    if (!r.finished) {
-      std::printf("stopped after step %lld of %lld; run the same command again to resume\n",
-                  static_cast<long long>(r.steps), static_cast<long long>(r.total_steps));
-      return;
-    }
+    if (stopped_early(r)) return;
     Json params = options;
     params["regime"] = "pretrained";
     params["set_digest"] = set_manifest.at("content_digest");
     params["set_counts"] = set_manifest.at("counts");
     params["corpus_seeds"] = set_manifest.at("inputs").at("corpus_seeds");
-    params["train_result"] = {{"steps", r.steps},
-                              {"last_loss", r.last_loss},
-                              {"mean_last_epoch_loss", r.mean_last_epoch_loss},
-                              {"seconds", r.seconds},
-                              {"tokens_per_second", r.tokens_per_second},
-                              {"parameters", n_params},
-                              {"resumed_from", r.resumed_from}};
+    params["train_result"] = train_result_json(r, n_params);
+    params["train_result"]["resumed_from"] = r.resumed_from;
     params["loss_curve"] = r.loss_curve;
     params["throughput"] = throughput(model, r, device);
     Json inputs = Json::object();

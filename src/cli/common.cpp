@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -38,6 +39,20 @@ void add_train_options(CLI::App* cmd, TrainOptions& t) {
   cmd->add_option("--warmup", t.warmup, "Warmup as a fraction of all steps");
   cmd->add_option("--grad-clip", t.grad_clip, "Gradient norm clip");
   cmd->add_option("--checkpoint-every", t.checkpoint_every, "Steps between resumable snapshots");
+}
+
+Json train_result_json(const TrainResult& r, int64_t n_params) {
+  return {{"steps", r.steps},       {"last_loss", r.last_loss},
+          {"mean_last_epoch_loss", r.mean_last_epoch_loss},
+          {"seconds", r.seconds},   {"tokens_per_second", r.tokens_per_second},
+          {"parameters", n_params}};
+}
+
+bool stopped_early(const TrainResult& r) {
+  if (r.finished) return false;
+  std::printf("stopped after step %lld of %lld; run the same command again to resume\n",
+              static_cast<long long>(r.steps), static_cast<long long>(r.total_steps));
+  return true;
 }
 
 void record_or_check_options(const std::filesystem::path& partial, const Json& options) {

@@ -25,6 +25,12 @@ std::vector<std::string> split_list(const std::string& s);
 // --grad-clip, --checkpoint-every.
 void add_train_options(CLI::App* cmd, TrainOptions& t);
 
+// What a checkpoint's manifest records of its training run (`params.train_result`).
+Json train_result_json(const TrainResult& r, int64_t n_params);
+// True, after printing how to go on, when a training run stopped before its last
+// step (--stop-after, --max-seconds): the caller writes no checkpoint.
+bool stopped_early(const TrainResult& r);
+
 // A resumable command's options, recorded in `partial`/options.json on its first
 // run; a later run must give the same ones (Error listing what differs), or its
 // snapshot would be trained on with options the result does not record.

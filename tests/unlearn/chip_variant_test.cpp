@@ -127,8 +127,11 @@ TEST(UnlearnCli, ChipReferenceVariantLeavesBiasesAndForgets) {
   }
   EXPECT_EQ(biased, 2);  // the merger's fc1 and fc2
   // Every tensor CHIP did not select is bit-identical.
-  for (const auto& [name, raw] : before)
-    if (!edited.count(name)) EXPECT_TRUE(torch::equal(to_torch(raw), test::tensor_of(ref, name))) << name;
+  for (const auto& [name, raw] : before) {
+    if (!edited.count(name)) {
+      EXPECT_TRUE(torch::equal(to_torch(raw), test::tensor_of(ref, name))) << name;
+    }
+  }
   // The two variants select different merger neurons or take different directions.
   EXPECT_FALSE(torch::equal(test::tensor_of(ref, "visual.merger.mlp.0.weight"),
                             test::tensor_of(med, "visual.merger.mlp.0.weight")));
