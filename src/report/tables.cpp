@@ -84,6 +84,34 @@ void add_pivot_head_columns(Table& t) {
   for (Level l : kPivotLevels) t.columns.push_back({level_name(l), level_title(l), "", false});
 }
 
+using PivotKey = std::pair<std::string, std::string>;  // (method, label)
+using PivotValues = std::map<PivotKey, std::map<Level, Value>>;
+
+// One row per key, in the given order, a cell per level; the best value of each
+// level in bold (the highest, or the lowest when `lower_is_better`). With
+// `rank_references` false, Vanilla and Retrain are shown but neither compete nor bold.
+void add_pivot_rows(Table& t, const std::vector<PivotKey>& keys, const PivotValues& values, bool lower_is_better,
+                    bool rank_references) {
+  auto ranked = [&](const std::string& method) { return rank_references || !is_reference(method); };
+  std::map<Level, double> best;
+  for (const auto& [k, by_level] : values) {
+    if (!ranked(k.first)) continue;
+    for (const auto& [l, v] : by_level)
+      if (v && (!best.count(l) || (lower_is_better ? *v < best[l] : *v > best[l]))) best[l] = *v;
+  }
+  for (const auto& k : keys) {
+    std::vector<Cell> row = {text_cell(k.second, k.first), text_cell(k.second, k.second)};
+    const auto& by_level = values.at(k);
+    for (Level l : kPivotLevels) {
+      auto it = by_level.find(l);
+      Cell c = number_cell(it == by_level.end() ? std::nullopt : it->second, 2);
+      c.strong = !c.missing && ranked(k.first) && best.count(l) && *it->second == best[l];
+      row.push_back(std::move(c));
+    }
+    t.rows.push_back(std::move(row));
+  }
+}
+
 }  // namespace
 
 RetrainDistance retrain_distance(const ResultSet& rs, const Entry& e, Level level) {
@@ -172,33 +200,17 @@ Table fr_diff_by_level_table(const ResultSet& rs) {
       "The mean F/R Diff (retain minus forget over Gen Score, Class Acc and Cloze Acc) of each "
       "method at each level, finest level first as in the CHIP paper; the best of each level in "
       "bold. CHIP's ablations are rows of their own.";
-  t.columns.push_back({"method", "Method", "", false});
-  t.columns.push_back({"label", "Label", "", true});
-  const Level levels[] = {Level::Section, Level::Study, Level::Patient, Level::Institution};
-  for (Level l : levels) t.columns.push_back({level_name(l), level_title(l), "", false});
+  add_pivot_head_columns(t);
   // One row per (method, label), in display order; vanilla has no level.
-  std::vector<std::pair<std::string, std::string>> keys;
-  std::map<std::pair<std::string, std::string>, std::map<Level, Value>> values;
+  std::vector<PivotKey> keys;
+  PivotValues values;
   for (const auto& e : rs.entries) {
     if (!e.eval || !e.level) continue;
     auto k = std::make_pair(e.method, e.label);
     if (!values.count(k)) keys.push_back(k);
     values[k][*e.level] = fr_mean(fr_diffs(e));
   }
-  std::map<Level, double> best;
-  for (const auto& [k, by_level] : values)
-    for (const auto& [l, v] : by_level)
-      if (v && (!best.count(l) || *v > best[l])) best[l] = *v;
-  for (const auto& k : keys) {
-    std::vector<Cell> row = {text_cell(k.second, k.first), text_cell(k.second, k.second)};
-    for (Level l : levels) {
-      auto it = values[k].find(l);
-      Cell c = number_cell(it == values[k].end() ? std::nullopt : it->second, 2);
-      c.strong = !c.missing && best.count(l) && *it->second == best[l];
-      row.push_back(std::move(c));
-    }
-    t.rows.push_back(std::move(row));
-  }
+  add_pivot_rows(t, keys, values, false, true);
   return t;
 }
 
@@ -214,12 +226,12 @@ Table retrain_distance_by_level_table(const ResultSet& rs) {
       "before unlearning is; – where that level has no Retrain. The lowest of each level among "
       "the unlearning methods in bold.";
   add_pivot_head_columns(t);
-  std::vector<const Entry*> firsts;  // the first entry of each (method, label), in display order
-  std::map<std::pair<std::string, std::string>, std::map<Level, Value>> values;
+  std::vector<PivotKey> keys;  // each (method, label) once, in display order
+  PivotValues values;
   for (const auto& e : rs.entries) {
     if (!e.eval) continue;
     auto k = std::make_pair(e.method, e.label);
-    if (!values.count(k)) firsts.push_back(&e);
+    if (!values.count(k)) keys.push_back(k);
     auto& by_level = values[k];
     if (e.level) {
       by_level[*e.level] = retrain_distance(rs, e, *e.level).mean;
@@ -227,23 +239,7 @@ Table retrain_distance_by_level_table(const ResultSet& rs) {
       for (Level l : kPivotLevels) by_level[l] = retrain_distance(rs, e, l).mean;
     }
   }
-  std::map<Level, double> best;
-  for (const auto& [k, by_level] : values) {
-    if (is_reference(k.first)) continue;
-    for (const auto& [l, v] : by_level)
-      if (v && (!best.count(l) || *v < best[l])) best[l] = *v;
-  }
-  for (const Entry* e : firsts) {
-    auto k = std::make_pair(e->method, e->label);
-    std::vector<Cell> row = {text_cell(e->label, e->method), text_cell(e->label, e->label)};
-    for (Level l : kPivotLevels) {
-      auto it = values[k].find(l);
-      Cell c = number_cell(it == values[k].end() ? std::nullopt : it->second, 2);
-      c.strong = !c.missing && !is_reference(e->method) && best.count(l) && *it->second == best[l];
-      row.push_back(std::move(c));
-    }
-    t.rows.push_back(std::move(row));
-  }
+  add_pivot_rows(t, keys, values, true, false);
   return t;
 }
 
